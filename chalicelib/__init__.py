@@ -1,0 +1,1 @@
+"""userdb's Lambda code: everything Chalice ships."""

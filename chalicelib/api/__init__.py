@@ -1,0 +1,1 @@
+"""Thin Chalice blueprints: parse the input, call one logic function, return a model."""

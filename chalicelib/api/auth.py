@@ -1,0 +1,84 @@
+"""/auth: sign up, log in, log out, and the caller's sessions."""
+
+from __future__ import annotations
+
+from chalice.app import Response
+
+from chalicelib.api.http import (
+    ApiBlueprint,
+    authenticate,
+    client_info,
+    json_response,
+    no_content,
+    parse_body,
+    session_cookie,
+)
+from chalicelib.models.accounts import (
+    AuthResponse,
+    LoginRequest,
+    SessionOut,
+    SessionResponse,
+    SessionsResponse,
+    SignupRequest,
+    UserOut,
+)
+from chalicelib.services import get_services
+
+auth_routes = ApiBlueprint(__name__)
+
+
+def _signed_in(status: int, user: UserOut, token: str) -> Response:
+    max_age = get_services().settings.session_days * 86_400
+    return json_response(
+        AuthResponse(user=user, token=token),
+        status=status,
+        headers={"Set-Cookie": session_cookie(token, max_age), "Cache-Control": "no-store"},
+    )
+
+
+@auth_routes.route("/auth/signup", methods=["POST"])
+def sign_up() -> Response:
+    request = auth_routes.current_request
+    body = parse_body(request, SignupRequest)
+    account, token = get_services().accounts.sign_up(body, client_info(request))
+    return _signed_in(201, UserOut.of(account), token)
+
+
+@auth_routes.route("/auth/login", methods=["POST"])
+def log_in() -> Response:
+    request = auth_routes.current_request
+    body = parse_body(request, LoginRequest)
+    account, token = get_services().accounts.log_in(body, client_info(request))
+    return _signed_in(200, UserOut.of(account), token)
+
+
+@auth_routes.route("/auth/logout", methods=["POST"])
+def log_out() -> Response:
+    session = authenticate(auth_routes.current_request)
+    get_services().sessions.end(session)
+    return no_content({"Set-Cookie": session_cookie("", 0)})
+
+
+@auth_routes.route("/auth/session", methods=["GET"])
+def current_session() -> Response:
+    session = authenticate(auth_routes.current_request)
+    account = get_services().accounts.get(session.user_id)
+    return json_response(
+        SessionResponse(user=UserOut.of(account), session=SessionOut.of(session, session.id))
+    )
+
+
+@auth_routes.route("/auth/sessions", methods=["GET"])
+def list_sessions() -> Response:
+    session = authenticate(auth_routes.current_request)
+    sessions = get_services().sessions.live_sessions(session.user_id)
+    return json_response(
+        SessionsResponse(sessions=[SessionOut.of(s, session.id) for s in sessions])
+    )
+
+
+@auth_routes.route("/auth/sessions/{session_id}", methods=["DELETE"])
+def revoke_session(session_id: str) -> Response:
+    session = authenticate(auth_routes.current_request)
+    get_services().sessions.revoke(session.user_id, session_id)
+    return no_content()

@@ -1,0 +1,175 @@
+"""PynamoDB item classes: the storage layout of every table.
+
+These classes are unbound: `bind` gives each a subclass for one table name and
+endpoint, so one definition serves every stage and every tenant table. They
+are also the schema of record: `schema.create_table_request` derives CreateTable
+requests (and, through infra/tables.py, templates) from them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TypeVar, cast
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
+from pynamodb.models import Model
+
+# Every table expires items through this attribute (epoch seconds).
+TTL_ATTRIBUTE = "expires"
+
+
+class _Unbound:
+    table_name = "unbound"
+
+
+# ---- {prefix}-accounts: accounts, email claims, OAuth identities, login counters ----
+
+
+class EmailIndex(GlobalSecondaryIndex["AccountItem"]):
+    class Meta:
+        index_name = "email-index"
+        projection = AllProjection()
+
+    email = UnicodeAttribute(hash_key=True)
+
+
+class AccountItem(Model):
+    """An account: pk is the user id."""
+
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="account")
+    email = UnicodeAttribute(null=True)
+    email_verified = BooleanAttribute(default=False)
+    name = UnicodeAttribute()
+    image = UnicodeAttribute(null=True)
+    role = UnicodeAttribute(default="user")
+    password_hash = UnicodeAttribute(null=True)
+    created = NumberAttribute()
+    updated = NumberAttribute()
+    by_email = EmailIndex()
+
+
+class EmailClaimItem(Model):
+    """`email#{normalised email}` -> user id; written with the account so emails stay unique."""
+
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="email")
+    user_id = UnicodeAttribute()
+
+
+class LoginAttemptsItem(Model):
+    """`login#{normalised email}`: failed sign-ins and lockouts, expiring by TTL."""
+
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="login")
+    failures = NumberAttribute(default=0)
+    window_started = NumberAttribute(default=0)
+    lockouts = NumberAttribute(default=0)
+    locked_until = NumberAttribute(default=0)
+    revision = NumberAttribute(default=0)
+    expires = NumberAttribute()
+
+
+# ---- {prefix}-sessions ----
+
+
+class SessionsByUserIndex(GlobalSecondaryIndex["SessionItem"]):
+    class Meta:
+        index_name = "user-index"
+        projection = AllProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+
+
+class SessionItem(Model):
+    """A session: pk is the SHA-256 of its token; the token itself is never stored."""
+
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    session_id = UnicodeAttribute()
+    user_id = UnicodeAttribute()
+    created = NumberAttribute()
+    renewed = NumberAttribute()
+    expires = NumberAttribute()
+    last_seen = NumberAttribute()
+    ip = UnicodeAttribute(null=True)
+    user_agent = UnicodeAttribute(null=True)
+    by_user = SessionsByUserIndex()
+
+
+# ---- {prefix}-connections ----
+
+
+class ConnectionItem(Model):
+    """A live WebSocket connection of a tenant."""
+
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)  # tenant id
+    sk = UnicodeAttribute(range_key=True)  # connection id
+    client_id = UnicodeAttribute()
+    session_id = UnicodeAttribute()
+    acked_version = NumberAttribute(default=0)
+    connected_at = NumberAttribute()
+    expires = NumberAttribute()
+
+
+# ---- tenant data: {prefix}-tenant-{id} (silo) or {prefix}-tenants (pool) ----
+
+
+class VersionIndex(LocalSecondaryIndex["TenantItem"]):
+    class Meta:
+        index_name = "version-index"
+        projection = AllProjection()
+
+    pk = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute(range_key=True)
+
+
+class TenantItem(Model):
+    """A tenant's item: `note#{id}` notes and tombstones, or `meta` (the version counter)."""
+
+    class Meta(_Unbound):
+        stream_view_type = "NEW_AND_OLD_IMAGES"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    version = NumberAttribute()
+    text = UnicodeAttribute(null=True)
+    created = NumberAttribute(null=True)
+    updated = NumberAttribute(null=True)
+    deleted = BooleanAttribute(null=True)
+    expires = NumberAttribute(null=True)
+    by_version = VersionIndex()
+
+
+M = TypeVar("M", bound=Model)
+
+
+@lru_cache(maxsize=4096)
+def bind(model: type[M], table_name: str, endpoint: str | None, region: str) -> type[M]:
+    """`model` bound to one table and endpoint (cached: PynamoDB keeps a connection per class)."""
+    meta = type(
+        "Meta",
+        (cast(type, model.Meta),),
+        {"table_name": table_name, "host": endpoint, "region": region},
+    )
+    bound: type[M] = type(model.__name__, (model,), {"Meta": meta, "__module__": __name__})
+    return bound

@@ -1,0 +1,137 @@
+"""Domain errors and their one mapping to HTTP and WebSocket replies.
+
+Logic raises these; `to_http_response` and `to_websocket_message` are the only
+places that turn them into what a client sees: `{"error": {"code", "message"}}`
+with a stable `code` that clients can branch on.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, ClassVar
+
+from chalice.app import Response
+
+
+class UserdbError(Exception):
+    """Base of every error a client may see. `code` is stable; `message` is for people."""
+
+    status: ClassVar[int] = 500
+    code: ClassVar[str] = "internal_error"
+    default_message: ClassVar[str] = "An internal error occurred."
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        details: list[dict[str, Any]] | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(message or self.default_message)
+        self.message = message or self.default_message
+        self.details = details
+        self.retry_after = retry_after
+
+
+class ValidationError(UserdbError):
+    status, code = 400, "validation_error"
+    default_message = "The request is not valid."
+
+
+class MalformedJsonError(UserdbError):
+    status, code = 400, "malformed_json"
+    default_message = "The request body is not valid JSON."
+
+
+class InvalidCursorError(UserdbError):
+    status, code = 400, "invalid_cursor"
+    default_message = "The cursor is not valid."
+
+
+class UnauthorizedError(UserdbError):
+    status, code = 401, "unauthorized"
+    default_message = "Sign in first: the session is missing, expired or revoked."
+
+
+class InvalidCredentialsError(UserdbError):
+    status, code = 401, "invalid_credentials"
+    default_message = "Invalid email or password."
+
+
+class ForbiddenError(UserdbError):
+    status, code = 403, "forbidden"
+    default_message = "This is not allowed."
+
+
+class OriginMismatchError(UserdbError):
+    status, code = 403, "origin_mismatch"
+    default_message = "A cookie-authenticated request that changes state needs a trusted Origin."
+
+
+class NotFoundError(UserdbError):
+    status, code = 404, "not_found"
+    default_message = "Not found."
+
+
+class MethodNotAllowedError(UserdbError):
+    status, code = 405, "method_not_allowed"
+    default_message = "This method is not allowed here."
+
+
+class EmailTakenError(UserdbError):
+    status, code = 409, "email_taken"
+    default_message = "An account with this email already exists."
+
+
+class ConflictError(UserdbError):
+    status, code = 409, "conflict"
+    default_message = "The request conflicts with the current state."
+
+
+class VersionMismatchError(UserdbError):
+    status, code = 412, "version_mismatch"
+    default_message = "The item changed since that version."
+
+
+class PayloadTooLargeError(UserdbError):
+    status, code = 413, "payload_too_large"
+    default_message = "The request body is too large."
+
+
+class UnsupportedMediaTypeError(UserdbError):
+    status, code = 415, "unsupported_media_type"
+    default_message = "Send the body as application/json."
+
+
+class TooManyAttemptsError(UserdbError):
+    status, code = 429, "too_many_attempts"
+    default_message = "Too many failed sign-in attempts; try again later."
+
+
+class TenantNotReadyError(UserdbError):
+    status, code = 503, "tenant_provisioning"
+    default_message = "Your data store is still being created; try again shortly."
+
+
+def error_body(error: UserdbError) -> dict[str, Any]:
+    """The JSON body every error reply carries."""
+    body: dict[str, Any] = {"code": error.code, "message": error.message}
+    if error.details:
+        body["details"] = error.details
+    return {"error": body}
+
+
+def to_http_response(error: UserdbError, headers: dict[str, str] | None = None) -> Response:
+    """The HTTP reply for a domain error (the one place statuses are chosen)."""
+    reply_headers: dict[str, str | list[str]] = {"Content-Type": "application/json"}
+    reply_headers.update(headers or {})
+    if error.retry_after is not None:
+        reply_headers["Retry-After"] = str(max(1, error.retry_after))
+    return Response(
+        body=json.dumps(error_body(error)), status_code=error.status, headers=reply_headers
+    )
+
+
+def to_websocket_message(error: UserdbError) -> dict[str, Any]:
+    """The WebSocket `error` message for a domain error (DESIGN §5)."""
+    return {"type": "error", "code": error.code, "message": error.message}

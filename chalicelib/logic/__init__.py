@@ -1,0 +1,1 @@
+"""The rules: passwords, sessions, accounts, tenants, notes, sync and fan-out."""

@@ -1,0 +1,86 @@
+"""Accounts: sign up, log in, profile, deletion."""
+
+from __future__ import annotations
+
+from chalicelib.dal.accounts import AccountStore
+from chalicelib.errors import InvalidCredentialsError, UnauthorizedError
+from chalicelib.logic.clock import Clock, epoch_ms
+from chalicelib.logic.login_throttle import LoginThrottle
+from chalicelib.logic.passwords import PasswordHasher
+from chalicelib.logic.sessions import ClientInfo, SessionService
+from chalicelib.logic.tokens import new_id
+from chalicelib.models.accounts import Account, LoginRequest, SignupRequest, UpdateProfileRequest
+
+
+class AccountService:
+    """The account rules; storage, hashing, sessions and time are injected."""
+
+    def __init__(
+        self,
+        accounts: AccountStore,
+        sessions: SessionService,
+        passwords: PasswordHasher,
+        throttle: LoginThrottle,
+        clock: Clock,
+    ) -> None:
+        self._accounts = accounts
+        self._sessions = sessions
+        self._passwords = passwords
+        self._throttle = throttle
+        self._clock = clock
+
+    def sign_up(self, request: SignupRequest, client: ClientInfo) -> tuple[Account, str]:
+        """Create an account with a password and start its first session.
+
+        EmailTakenError (409) if the email is taken, also when two sign-ups race.
+        """
+        now = epoch_ms(self._clock)
+        account = Account(
+            id=new_id("usr"),
+            email=request.email,
+            name=request.name,
+            created=now,
+            updated=now,
+        )
+        self._accounts.create(account, self._passwords.hash(request.password))
+        token, _ = self._sessions.start(account.id, client)
+        return account, token
+
+    def log_in(self, request: LoginRequest, client: ClientInfo) -> tuple[Account, str]:
+        """Check the password and start a session; one answer for unknown email and bad password."""
+        self._throttle.check(request.email)
+        credentials = self._accounts.get_credentials(request.email)
+        if credentials is None or credentials.password_hash is None:
+            self._passwords.verify_decoy(request.password)
+            self._throttle.record_failure(request.email)
+            raise InvalidCredentialsError()
+        if not self._passwords.verify(credentials.password_hash, request.password):
+            self._throttle.record_failure(request.email)
+            raise InvalidCredentialsError()
+        if self._passwords.needs_rehash(credentials.password_hash):
+            self._accounts.set_password_hash(
+                credentials.account.id, self._passwords.hash(request.password)
+            )
+        self._throttle.record_success(request.email)
+        token, _ = self._sessions.start(credentials.account.id, client)
+        return credentials.account, token
+
+    def get(self, user_id: str) -> Account:
+        """The account of a validated session; Unauthorized if it was deleted meanwhile."""
+        account = self._accounts.get(user_id)
+        if account is None:
+            raise UnauthorizedError()
+        return account
+
+    def update_profile(self, user_id: str, request: UpdateProfileRequest) -> Account:
+        return self._accounts.update_profile(
+            user_id,
+            name=request.name,
+            image=str(request.image) if request.image is not None else None,
+            updated=epoch_ms(self._clock),
+        )
+
+    def delete(self, user_id: str) -> None:
+        """Delete the account and end all its sessions."""
+        self._sessions.end_all(user_id)
+        self._accounts.delete(user_id)

@@ -1,0 +1,1 @@
+"""Pydantic models: REST requests and responses, the WebSocket protocol, domain types."""

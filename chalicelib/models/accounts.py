@@ -1,0 +1,123 @@
+"""Accounts and sessions: domain types and their REST requests and responses."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, EmailStr, Field, HttpUrl, StringConstraints
+
+from chalicelib.models.base import RequestModel, ResponseModel
+
+EMAIL_MAX = 254
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+NAME_MAX = 100
+IMAGE_URL_MAX = 2048
+
+
+def normalise_email(email: str) -> str:
+    """Emails compare case-insensitively and without surrounding spaces."""
+    return email.strip().lower()
+
+
+Email = Annotated[EmailStr, Field(max_length=EMAIL_MAX), AfterValidator(normalise_email)]
+Password = Annotated[str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
+ImageUrl = Annotated[HttpUrl, Field(max_length=IMAGE_URL_MAX)]
+
+
+class Account(ResponseModel):
+    """A user. `id` is also the tenant id of their data."""
+
+    id: str
+    email: str | None
+    email_verified: bool = False
+    name: str
+    image: str | None = None
+    role: Literal["user", "admin"] = "user"
+    created: int
+    updated: int
+
+
+class Session(ResponseModel):
+    """A signed-in session. Times are epoch seconds; the token itself is never kept."""
+
+    id: str
+    token_hash: str
+    user_id: str
+    created: int
+    expires: int
+    renewed: int
+    last_seen: int
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+class SignupRequest(RequestModel):
+    email: Email
+    password: Password
+    name: Name
+
+
+class LoginRequest(RequestModel):
+    email: Email
+    password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
+
+
+class UpdateProfileRequest(RequestModel):
+    name: Name | None = None
+    image: ImageUrl | None = None
+
+
+class UserOut(ResponseModel):
+    id: str
+    email: str | None
+    name: str
+    image: str | None
+    role: str
+    created: int
+    updated: int
+
+    @classmethod
+    def of(cls, account: Account) -> UserOut:
+        return cls.model_validate(account.model_dump(exclude={"email_verified"}))
+
+
+class SessionOut(ResponseModel):
+    id: str
+    created: int
+    expires: int
+    last_seen: int
+    ip: str | None
+    user_agent: str | None
+    current: bool
+
+    @classmethod
+    def of(cls, session: Session, current_id: str) -> SessionOut:
+        # Sessions are kept in epoch seconds (TTL needs them); the API speaks epoch ms.
+        return cls(
+            id=session.id,
+            created=session.created * 1000,
+            expires=session.expires * 1000,
+            last_seen=session.last_seen * 1000,
+            ip=session.ip,
+            user_agent=session.user_agent,
+            current=session.id == current_id,
+        )
+
+
+class AuthResponse(ResponseModel):
+    user: UserOut
+    token: str
+
+
+class SessionResponse(ResponseModel):
+    user: UserOut
+    session: SessionOut
+
+
+class SessionsResponse(ResponseModel):
+    sessions: list[SessionOut]
+
+
+class MeResponse(ResponseModel):
+    user: UserOut

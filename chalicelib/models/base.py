@@ -1,0 +1,15 @@
+"""Shared model settings."""
+
+from pydantic import BaseModel, ConfigDict
+
+
+class RequestModel(BaseModel):
+    """A client's input: unknown fields are rejected, types are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ResponseModel(BaseModel):
+    """Something the server returns."""
+
+    model_config = ConfigDict(frozen=True)

@@ -1,0 +1,59 @@
+"""The composition root: builds the object graph from the settings, once per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+from chalicelib.dal.accounts import DynamoAccountStore, DynamoLoginAttemptsStore
+from chalicelib.dal.sessions import DynamoSessionStore
+from chalicelib.dal.tables import ACCOUNTS_SUFFIX, SESSIONS_SUFFIX, shared_table
+from chalicelib.logic.accounts import AccountService
+from chalicelib.logic.clock import Clock, SystemClock
+from chalicelib.logic.login_throttle import LoginThrottle, ThrottlePolicy
+from chalicelib.logic.passwords import PasswordHasher
+from chalicelib.logic.session_cache import SessionCache
+from chalicelib.logic.sessions import SessionService
+from chalicelib.settings import Settings, get_settings
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    sessions: SessionService
+    accounts: AccountService
+
+
+def build_services(settings: Settings, clock: Clock) -> Services:
+    """Wire stores, rules and clock for `settings` (tests pass their own clock)."""
+    accounts_table = shared_table(settings, ACCOUNTS_SUFFIX)
+    sessions = SessionService(
+        DynamoSessionStore(shared_table(settings, SESSIONS_SUFFIX)),
+        SessionCache(settings.session_cache_size, settings.session_cache_seconds, clock),
+        clock,
+        lifetime_seconds=settings.session_days * 86_400,
+        renew_after_seconds=settings.session_renew_after_seconds,
+    )
+    throttle = LoginThrottle(
+        DynamoLoginAttemptsStore(accounts_table),
+        clock,
+        ThrottlePolicy(
+            max_failures=settings.login_max_failures,
+            window_seconds=settings.login_window_seconds,
+            lockout_seconds=settings.login_lockout_seconds,
+            lockout_max_seconds=settings.login_lockout_max_seconds,
+        ),
+    )
+    passwords = PasswordHasher(
+        settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism
+    )
+    accounts = AccountService(
+        DynamoAccountStore(accounts_table), sessions, passwords, throttle, clock
+    )
+    return Services(settings=settings, sessions=sessions, accounts=accounts)
+
+
+@lru_cache(maxsize=1)
+def get_services() -> Services:
+    """This process's services (built on first use, then kept while the Lambda is warm)."""
+    return build_services(get_settings(), SystemClock())

@@ -1,0 +1,93 @@
+"""Typed settings, read once from the environment.
+
+The stages in `.chalice/config.json` set these variables; nothing else in
+`chalicelib` reads `os.environ`. The local runtime sets the same variables to
+loopback endpoints, so the code is the same locally and on AWS.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Tenancy(StrEnum):
+    """Where tenant data lives: a table per tenant, or one shared table."""
+
+    SILO = "silo"
+    POOL = "pool"
+
+
+class Settings(BaseSettings):
+    """Everything the app can be told by its stage."""
+
+    model_config = SettingsConfigDict(env_prefix="USERDB_", frozen=True, extra="ignore")
+
+    stage: str = "local"
+    table_prefix: str = Field(default="userdb-local", pattern=r"^[A-Za-z0-9_.-]{1,180}$")
+    tenancy: Tenancy = Tenancy.SILO
+    region: str = Field(
+        default="us-east-1",
+        validation_alias=AliasChoices("USERDB_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
+    )
+
+    # Endpoints: unset on AWS (the SDK's defaults), loopback under the local runtime.
+    dynamodb_endpoint: str | None = None
+    lambda_endpoint: str | None = None
+    # The @connections management API, e.g. https://{api}.execute-api.{region}.amazonaws.com/{stage}.
+    websocket_endpoint: str | None = None
+
+    # Sessions.
+    session_days: int = Field(default=7, ge=1, le=90)
+    session_renew_after_seconds: int = Field(default=86_400, ge=60)
+    session_cache_seconds: float = Field(default=30.0, ge=0, le=300)
+    session_cache_size: int = Field(default=10_000, ge=1)
+    cookie_secure: bool | None = None  # None: secure everywhere but the local stage
+    allowed_origins: Annotated[tuple[str, ...], NoDecode] = (
+        "http://127.0.0.1:8000",
+        "http://localhost:8000",
+    )
+
+    # Passwords: argon2id, at least OWASP's minimum (19 MiB, 2 passes, 1 lane).
+    argon2_memory_kib: int = Field(default=19_456, ge=19_456)
+    argon2_time_cost: int = Field(default=2, ge=2)
+    argon2_parallelism: int = Field(default=1, ge=1)
+
+    # Login throttling, per account.
+    login_max_failures: int = Field(default=5, ge=1)
+    login_window_seconds: int = Field(default=900, ge=1)
+    login_lockout_seconds: int = Field(default=900, ge=1)
+    login_lockout_max_seconds: int = Field(default=86_400, ge=1)
+
+    # Tenant data.
+    tombstone_days: int = Field(default=7, ge=1)
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(
+                origin.strip().rstrip("/") for origin in value.split(",") if origin.strip()
+            )
+        return value
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies carry Secure on every stage but `local` unless told otherwise."""
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.stage != "local"
+
+    def table_name(self, suffix: str) -> str:
+        """The stage's name for one of its tables, e.g. `userdb-local-accounts`."""
+        return f"{self.table_prefix}-{suffix}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The settings of this process, validated once (at cold start)."""
+    return Settings()
