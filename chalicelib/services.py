@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 from chalicelib.dal.accounts import DynamoAccountStore, DynamoLoginAttemptsStore
 from chalicelib.dal.sessions import DynamoSessionStore
@@ -53,7 +52,18 @@ def build_services(settings: Settings, clock: Clock) -> Services:
     return Services(settings=settings, sessions=sessions, accounts=accounts)
 
 
-@lru_cache(maxsize=1)
+_current: Services | None = None
+
+
 def get_services() -> Services:
     """This process's services (built on first use, then kept while the Lambda is warm)."""
-    return build_services(get_settings(), SystemClock())
+    global _current  # noqa: PLW0603 - one graph per process, like a warm Lambda's
+    if _current is None:
+        _current = build_services(get_settings(), SystemClock())
+    return _current
+
+
+def use_services(services: Services | None) -> None:
+    """Replace this process's services (tests inject a clock); None rebuilds on next use."""
+    global _current  # noqa: PLW0603
+    _current = services
