@@ -60,7 +60,9 @@ class Api:
 
     def signup(self, email: str | None = None, password: str = "correct horse battery") -> str:
         email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
-        reply = self.call("POST", "/auth/signup", {"email": email, "password": password, "name": "T"})
+        reply = self.call(
+            "POST", "/auth/signup", {"email": email, "password": password, "name": "T"}
+        )
         assert reply.status == 201, reply.body
         return str(reply.json["token"])
 
