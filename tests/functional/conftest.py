@@ -54,7 +54,9 @@ class Api:
         sent = {"Content-Type": "application/json", **(headers or {})}
         if token:
             sent["Authorization"] = f"Bearer {token}"
-        payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        payload = raw if raw is not None else (json.dumps(body) if body is not None else b"")
+        if isinstance(payload, str):
+            payload = payload.encode()
         response = self._client.http.request(method, path, headers=sent, body=payload)
         return Reply(response.status_code, dict(response.headers), response.body)
 
