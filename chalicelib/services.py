@@ -5,14 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.dal.accounts import DynamoAccountStore, DynamoLoginAttemptsStore
+from chalicelib.dal.connections import DynamoConnectionStore
+from chalicelib.dal.idempotency import PowertoolsIdempotency
 from chalicelib.dal.sessions import DynamoSessionStore
-from chalicelib.dal.tables import ACCOUNTS_SUFFIX, SESSIONS_SUFFIX, shared_table
+from chalicelib.dal.tables import (
+    ACCOUNTS_SUFFIX,
+    CONNECTIONS_SUFFIX,
+    IDEMPOTENCY_SUFFIX,
+    SESSIONS_SUFFIX,
+    shared_table,
+)
+from chalicelib.dal.tenant_tables import tenant_tables
 from chalicelib.logic.accounts import AccountService
 from chalicelib.logic.clock import Clock, SystemClock
 from chalicelib.logic.login_throttle import LoginThrottle, ThrottlePolicy
+from chalicelib.logic.notes import NoteService
 from chalicelib.logic.passwords import PasswordHasher
 from chalicelib.logic.session_cache import SessionCache
 from chalicelib.logic.sessions import SessionService
+from chalicelib.logic.tenants import TenantService
 from chalicelib.settings import Settings, get_settings
 
 
@@ -21,6 +32,8 @@ class Services:
     settings: Settings
     sessions: SessionService
     accounts: AccountService
+    tenants: TenantService
+    notes: NoteService
 
 
 def build_services(settings: Settings, clock: Clock) -> Services:
@@ -46,10 +59,33 @@ def build_services(settings: Settings, clock: Clock) -> Services:
     passwords = PasswordHasher(
         settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism
     )
-    accounts = AccountService(
-        DynamoAccountStore(accounts_table), sessions, passwords, throttle, clock
+    account_store = DynamoAccountStore(accounts_table)
+    tenants = TenantService(
+        tenant_tables(settings),
+        account_store,
+        wait_seconds=settings.tenant_wait_seconds,
+        retry_after_seconds=settings.tenant_retry_after_seconds,
     )
-    return Services(settings=settings, sessions=sessions, accounts=accounts)
+    idempotency = PowertoolsIdempotency(shared_table(settings, IDEMPOTENCY_SUFFIX), settings)
+    connections = DynamoConnectionStore(shared_table(settings, CONNECTIONS_SUFFIX))
+    accounts = AccountService(
+        account_store,
+        sessions,
+        passwords,
+        throttle,
+        clock,
+        tenants=tenants,
+        tenant_records=[connections, idempotency],
+    )
+    notes = NoteService(
+        tenants,
+        idempotency,
+        clock,
+        tombstone_days=settings.tombstone_days,
+    )
+    return Services(
+        settings=settings, sessions=sessions, accounts=accounts, tenants=tenants, notes=notes
+    )
 
 
 _current: Services | None = None

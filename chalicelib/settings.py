@@ -65,6 +65,12 @@ class Settings(BaseSettings):
 
     # Tenant data.
     tombstone_days: int = Field(default=7, ge=1)
+    # How long account creation waits for a new silo table to become ACTIVE.
+    tenant_wait_seconds: float = Field(default=10.0, ge=0, le=25)
+    # Retry-After of the 503 `tenant_provisioning` while a tenant table is CREATING.
+    tenant_retry_after_seconds: int = Field(default=2, ge=1, le=60)
+    # How long an Idempotency-Key's result is kept and replayed.
+    idempotency_seconds: int = Field(default=86_400, ge=60)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

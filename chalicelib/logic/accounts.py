@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from chalicelib.dal.accounts import AccountStore
 from chalicelib.errors import InvalidCredentialsError, UnauthorizedError
 from chalicelib.logic.clock import Clock, epoch_ms
@@ -10,6 +13,21 @@ from chalicelib.logic.passwords import PasswordHasher
 from chalicelib.logic.sessions import ClientInfo, SessionService
 from chalicelib.logic.tokens import new_id
 from chalicelib.models.accounts import Account, LoginRequest, SignupRequest, UpdateProfileRequest
+from chalicelib.observability import logger
+
+
+class TenantLifecycle(Protocol):
+    """Where an account's data lives (logic/tenants.py): made with it, removed with it."""
+
+    def provision(self, tenant_id: str) -> None: ...
+
+    def release(self, tenant_id: str) -> None: ...
+
+
+class TenantRecords(Protocol):
+    """A store outside the tenant's data that keeps items under its id (pk = tenant id)."""
+
+    def delete_all(self, tenant_id: str) -> int: ...
 
 
 class AccountService:
@@ -22,7 +40,12 @@ class AccountService:
         passwords: PasswordHasher,
         throttle: LoginThrottle,
         clock: Clock,
+        *,
+        tenants: TenantLifecycle,
+        tenant_records: Sequence[TenantRecords],
     ) -> None:
+        self._tenants = tenants
+        self._tenant_records = tuple(tenant_records)
         self._accounts = accounts
         self._sessions = sessions
         self._passwords = passwords
@@ -34,17 +57,45 @@ class AccountService:
 
         EmailTakenError (409) if the email is taken, also when two sign-ups race.
         """
+        account = self.create_account(
+            email=request.email,
+            name=request.name,
+            password_hash=self._passwords.hash(request.password),
+        )
+        token, _ = self._sessions.start(account.id, client)
+        return account, token
+
+    def create_account(
+        self,
+        *,
+        email: str | None,
+        name: str,
+        image: str | None = None,
+        email_verified: bool = False,
+        password_hash: str | None = None,
+    ) -> Account:
+        """The one way an account comes to exist (sign-up and OAuth alike): store it, then
+        provision its tenant. EmailTakenError (409) if the email is taken.
+
+        A provisioning failure does not undo the account: the tenant's first data
+        request finishes provisioning (and answers 503 until it is ready).
+        """
         now = epoch_ms(self._clock)
         account = Account(
             id=new_id("usr"),
-            email=request.email,
-            name=request.name,
+            email=email,
+            email_verified=email_verified,
+            name=name,
+            image=image,
             created=now,
             updated=now,
         )
-        self._accounts.create(account, self._passwords.hash(request.password))
-        token, _ = self._sessions.start(account.id, client)
-        return account, token
+        self._accounts.create(account, password_hash)
+        try:
+            self._tenants.provision(account.id)
+        except Exception:
+            logger.exception("tenant provisioning failed; the first data request retries it")
+        return account
 
     def log_in(self, request: LoginRequest, client: ClientInfo) -> tuple[Account, str]:
         """Check the password and start a session; one answer for unknown email and bad password."""
@@ -81,6 +132,14 @@ class AccountService:
         )
 
     def delete(self, user_id: str) -> None:
-        """Delete the account and end all its sessions."""
+        """Delete the account and everything of it: sessions, data, connections and other
+        records kept under its id.
+
+        Sessions end first so nothing new starts; the account item goes last, so
+        a deletion that fails half-way can be retried by signing in again.
+        """
         self._sessions.end_all(user_id)
+        self._tenants.release(user_id)
+        for records in self._tenant_records:
+            records.delete_all(user_id)
         self._accounts.delete(user_id)
