@@ -70,7 +70,15 @@ class Api:
 
 
 @pytest.fixture
-def settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+def tenancy() -> str:
+    """Where tenant data lives; a module runs in both modes with
+    `pytestmark = pytest.mark.parametrize("tenancy", ["silo", "pool"])`."""
+    return "silo"
+
+
+@pytest.fixture
+def settings(monkeypatch: pytest.MonkeyPatch, tenancy: str) -> Iterator[Settings]:
+    monkeypatch.setenv("USERDB_TENANCY", tenancy)
     monkeypatch.setenv("USERDB_TABLE_PREFIX", f"test-{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("USERDB_STAGE", "local")
     monkeypatch.delenv("USERDB_DYNAMODB_ENDPOINT", raising=False)
