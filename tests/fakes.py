@@ -155,12 +155,16 @@ class InMemoryTenantStore:
         with self._lock:
             return self.notes.get(note_id)
 
-    def live_notes_by_id(self, after_id: str | None) -> Iterator[StoredNote]:
+    def live_notes_by_id(
+        self, after_id: str | None, *, page_size: int = 100
+    ) -> Iterator[StoredNote]:
         with self._lock:
             notes = sorted(self.notes.values(), key=lambda n: n.id)
         yield from (n for n in notes if not n.deleted and (after_id is None or n.id > after_id))
 
-    def notes_by_version(self, after_version: int, *, live_only: bool) -> Iterator[StoredNote]:
+    def notes_by_version(
+        self, after_version: int, *, live_only: bool, page_size: int = 100
+    ) -> Iterator[StoredNote]:
         with self._lock:
             notes = sorted(self.notes.values(), key=lambda n: n.version)
         yield from (n for n in notes if n.version > after_version and not (live_only and n.deleted))

@@ -27,7 +27,7 @@ from chalicelib.errors import TenantStorageFullError
 
 META_SK = "meta"
 NOTE_SK_PREFIX = "note#"
-PAGE_SIZE = 100
+MAX_PAGE_SIZE = 100
 
 # Transaction cancellation reasons after which reading `meta` again and retrying can succeed.
 _RETRYABLE_REASONS = frozenset(
@@ -132,11 +132,16 @@ class TenantStore(Protocol):
         """The note or tombstone with this id, read consistently."""
         ...
 
-    def live_notes_by_id(self, after_id: str | None) -> Iterator[StoredNote]:
-        """Live notes in id order, starting after `after_id`; read lazily, page by page."""
+    def live_notes_by_id(
+        self, after_id: str | None, *, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[StoredNote]:
+        """Live notes in id order, starting after `after_id`; read lazily, page by page
+        (`page_size`: how many the caller expects to need, to read no more than that)."""
         ...
 
-    def notes_by_version(self, after_version: int, *, live_only: bool) -> Iterator[StoredNote]:
+    def notes_by_version(
+        self, after_version: int, *, live_only: bool, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[StoredNote]:
         """Notes (and tombstones unless `live_only`) with version > `after_version`, ascending."""
         ...
 
@@ -305,7 +310,9 @@ class DynamoTenantStore:
                 return None
         return _to_note(item)
 
-    def live_notes_by_id(self, after_id: str | None) -> Iterator[StoredNote]:
+    def live_notes_by_id(
+        self, after_id: str | None, *, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[StoredNote]:
         items = self._items
         start: dict[str, dict[str, Any]] | None = None
         if after_id is not None:
@@ -317,13 +324,15 @@ class DynamoTenantStore:
             filter_condition=items.deleted.does_not_exist(),
             consistent_read=True,
             last_evaluated_key=start,
-            page_size=PAGE_SIZE,
+            page_size=min(max(page_size, 1), MAX_PAGE_SIZE),
         )
         with _tenant_errors():
             for item in results:
                 yield _to_note(item)
 
-    def notes_by_version(self, after_version: int, *, live_only: bool) -> Iterator[StoredNote]:
+    def notes_by_version(
+        self, after_version: int, *, live_only: bool, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[StoredNote]:
         items = self._items
         only_notes: Condition = items.sk.startswith(NOTE_SK_PREFIX)
         if live_only:
@@ -334,7 +343,7 @@ class DynamoTenantStore:
             filter_condition=only_notes,
             consistent_read=True,
             scan_index_forward=True,
-            page_size=PAGE_SIZE,
+            page_size=min(max(page_size, 1), MAX_PAGE_SIZE),
         )
         with _tenant_errors():
             for item in results:

@@ -135,7 +135,7 @@ class NoteService:
             version = store.read_meta().version
             notes: list[Note] = []
             size = 0
-            for stored in store.live_notes_by_id(after):
+            for stored in store.live_notes_by_id(after, page_size=query.limit + 1):
                 note = to_note(stored)
                 size += encoded_size(note)
                 if notes and (len(notes) >= query.limit or size > self._reply_bytes):

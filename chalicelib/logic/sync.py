@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from chalicelib.dal.tenant_store import StoredNote, TenantMeta, TenantStore
+from chalicelib.dal.tenant_store import MAX_PAGE_SIZE, StoredNote, TenantMeta, TenantStore
 from chalicelib.logic.cursors import SyncContinuation
 from chalicelib.logic.tombstones import DAY_SECONDS, is_expired, sync_horizon
 from chalicelib.models.notes import Changes, DeletedNote, Note
@@ -146,7 +146,9 @@ def changes_since(
     )
     start = 0 if snapshot or since is None else since
     items, more = take_changes(
-        store.notes_by_version(start, live_only=snapshot),
+        store.notes_by_version(
+            start, live_only=snapshot, page_size=limit + 1 if limit else MAX_PAGE_SIZE
+        ),
         ceiling=meta.version,
         now_s=now_ms // 1000,
         limit=limit,

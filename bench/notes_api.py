@@ -1,0 +1,165 @@
+"""Latency of POST /notes and GET /notes through the local REST gateway (real HTTP).
+
+Starts `python -m infra.local up --backend moto` on free ports, signs up one
+user, then times sequential requests over one keep-alive connection. Prints a
+table and writes bench/results/notes_api.json.
+
+    python -m bench.notes_api [--creates 300] [--lists 300] [--list-limit 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from infra.local.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results" / "notes_api.json"
+STARTUP_TIMEOUT_S = 60
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(samples_ms: list[float]) -> dict[str, float]:
+    return {
+        "n": len(samples_ms),
+        "p50_ms": round(percentile(samples_ms, 0.50), 2),
+        "p99_ms": round(percentile(samples_ms, 0.99), 2),
+        "mean_ms": round(statistics.fmean(samples_ms), 2),
+        "max_ms": round(max(samples_ms), 2),
+    }
+
+
+class Client:
+    """JSON over one keep-alive HTTP connection, timing each request."""
+
+    def __init__(self, port: int) -> None:
+        self._connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.token: str | None = None
+
+    def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any, float]:
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = f"Bearer {self.token}"
+        payload = json.dumps(body).encode() if body is not None else None
+        started = time.perf_counter()
+        self._connection.request(method, "/api" + path, body=payload, headers=headers)
+        response = self._connection.getresponse()
+        raw = response.read()
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        return response.status, json.loads(raw) if raw else None, elapsed_ms
+
+
+def wait_healthy(port: int, runtime: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if runtime.poll() is not None:
+            raise SystemExit("the local runtime exited during startup")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+            connection.request("GET", "/api/health")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("the local runtime did not become healthy")
+
+
+def run(creates: int, lists: int, list_limit: int) -> dict[str, Any]:
+    port, ddb_port = free_port(), free_port()
+    command = [sys.executable, "-m", "infra.local", "up", "--backend", "moto"]
+    command += ["--port", str(port), "--ddb-port", str(ddb_port)]
+    runtime = subprocess.Popen(
+        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_healthy(port, runtime)
+        client = Client(port)
+        status, body, _ = client.call(
+            "POST",
+            "/auth/signup",
+            {
+                "email": f"bench-{time.time_ns()}@example.com",
+                "password": "bench password 1",
+                "name": "B",
+            },
+        )
+        assert status == 201, body
+        client.token = body["token"]
+        text = "benchmark note " * 13  # about 200 bytes
+        create_ms: list[float] = []
+        for _ in range(creates):
+            status, body, elapsed = client.call("POST", "/notes", {"text": text})
+            assert status == 201, body
+            create_ms.append(elapsed)
+        list_ms: list[float] = []
+        for _ in range(lists):
+            status, body, elapsed = client.call("GET", f"/notes?limit={list_limit}")
+            assert status == 200 and len(body["notes"]) == min(list_limit, creates), body
+            list_ms.append(elapsed)
+    finally:
+        runtime.terminate()
+        runtime.wait(timeout=30)
+    window = max(1, min(50, creates // 4))
+    return {
+        "benchmark": "notes_api",
+        "backend": "moto",
+        "tenancy": "silo",
+        "transport": "HTTP/1.1 keep-alive to the local REST gateway, sequential",
+        "note_text_bytes": len(text.encode()),
+        "list_limit": list_limit,
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "create": summary(create_ms),
+        "list": summary(list_ms),
+        # moto deep-copies the table and its stream records on every TransactWriteItems.
+        "create_first_window": summary(create_ms[:window]),
+        "create_last_window": summary(create_ms[-window:]),
+    }
+
+
+def print_table(result: dict[str, Any]) -> None:
+    rows = [
+        ("POST /notes", result["create"]),
+        (f"GET /notes?limit={result['list_limit']}", result["list"]),
+        (f"POST /notes, first {result['create_first_window']['n']}", result["create_first_window"]),
+        (f"POST /notes, last {result['create_last_window']['n']}", result["create_last_window"]),
+    ]
+    print(f"notes API on the local REST gateway, backend {result['backend']} ({result['tenancy']})")
+    print(f"{'request':<28}{'n':>6}{'p50 ms':>10}{'p99 ms':>10}{'mean ms':>10}{'max ms':>10}")
+    for name, stats in rows:
+        print(
+            f"{name:<28}{stats['n']:>6}{stats['p50_ms']:>10.2f}{stats['p99_ms']:>10.2f}"
+            f"{stats['mean_ms']:>10.2f}{stats['max_ms']:>10.2f}"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--creates", type=int, default=300)
+    parser.add_argument("--lists", type=int, default=300)
+    parser.add_argument("--list-limit", type=int, default=50)
+    args = parser.parse_args()
+    result = run(args.creates, args.lists, args.list_limit)
+    print_table(result)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"written to {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
