@@ -52,6 +52,7 @@ class ApiBlueprint(Blueprint):
                 try:
                     return view(*args, **view_kwargs)
                 except UserdbError as error:
+                    logger.info("request refused", extra={"code": error.code})
                     return to_http_response(error)
                 except Exception:
                     logger.exception("unhandled error")
