@@ -11,6 +11,14 @@ from pathlib import Path
 from infra.local.config import BackendKind, RuntimeConfig
 
 
+def positive_seconds(value: str) -> float:
+    """An argparse type: a number of seconds greater than zero."""
+    seconds = float(value)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, not {value}")
+    return seconds
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     defaults = RuntimeConfig()
     parser = argparse.ArgumentParser(
@@ -33,14 +41,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     up.add_argument(
         "--ws-idle-timeout",
-        type=float,
+        type=positive_seconds,
         default=defaults.ws_idle_timeout_s,
         metavar="SECONDS",
         help="close a WebSocket after this long without a message (default: %(default)s)",
     )
     up.add_argument(
         "--ws-max-lifetime",
-        type=float,
+        type=positive_seconds,
         default=defaults.ws_max_lifetime_s,
         metavar="SECONDS",
         help="close any WebSocket after this long (default: %(default)s)",
@@ -94,6 +102,9 @@ def main(argv: list[str] | None = None) -> None:
     runtime = LocalRuntime(config_from(args))
     try:
         runtime.start_backend_and_app()
+    except KeyboardInterrupt:
+        runtime.stop()
+        raise SystemExit(130) from None
     except BaseException:
         runtime.stop()
         raise

@@ -89,7 +89,10 @@ class RuntimeProcess:
 
 
 def start_runtime(
-    app_dir: Path = WS_ECHO_APP, *extra: str, timeout_s: float = 60
+    app_dir: Path = WS_ECHO_APP,
+    *extra: str,
+    timeout_s: float = 60,
+    env: dict[str, str] | None = None,
 ) -> RuntimeProcess:
     """Start the runtime (moto backend) on free ports; return once `/api/health` says 200."""
     port, ws_port, ddb_port = free_port(), free_port(), free_port()
@@ -106,7 +109,7 @@ def start_runtime(
             cwd=PROJECT_DIR,
             stdout=sink,
             stderr=subprocess.STDOUT,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
     runtime = RuntimeProcess(process, port, ws_port, ddb_port, log)
     deadline = started + timeout_s

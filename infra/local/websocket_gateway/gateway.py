@@ -290,7 +290,8 @@ class WebSocketGateway:
 
     async def _post(self, request: Request, connection_id: str, request_id: str) -> Response:
         limit = self.limits.max_message_bytes
-        declared = int(request.headers.get("content-length") or 0)
+        length = request.headers.get("content-length", "")
+        declared = int(length) if length.isdigit() else 0
         if declared > limit:
             return _reply(management.payload_too_large(declared, request_id))
         payload = await self._read_capped(request, limit)
@@ -326,9 +327,12 @@ class WebSocketGateway:
         """Close connections past their idle timeout or maximum lifetime, until cancelled."""
         while True:
             await asyncio.sleep(self.limits.sweep_interval_s)
-            for connection, cause in self.connections.expired(self.limits, self._clock()):
-                log.info("closing %s: %s", connection.connection_id, cause.reason)
-                await connection.close(cause)
+            try:
+                for connection, cause in self.connections.expired(self.limits, self._clock()):
+                    log.info("closing %s: %s", connection.connection_id, cause.reason)
+                    await connection.close(cause)
+            except Exception:  # one bad round must not end the sweeping
+                log.exception("sweeping expired connections failed")
 
     async def close_all(self, cause: CloseCause, grace_s: float) -> None:
         """Close every connection and wait (at most `grace_s`) for their `$disconnect`."""

@@ -8,6 +8,7 @@ answers by posting through `app.websocket_api`, as a deployed app would.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from typing import Any
 
@@ -20,12 +21,15 @@ app.websocket_api.session = boto3.session.Session()
 
 _events: list[dict[str, Any]] = []
 _events_lock = threading.Lock()
+# Benchmarks that hold thousands of connections turn recording off (it would dominate memory).
+_RECORD_EVENTS = os.environ.get("WS_ECHO_RECORD_EVENTS", "1") == "1"
 
 
 def _record(event: WebsocketEvent) -> dict[str, Any]:
     raw: dict[str, Any] = event.to_dict()
-    with _events_lock:
-        _events.append(raw)
+    if _RECORD_EVENTS:
+        with _events_lock:
+            _events.append(raw)
     return raw
 
 
