@@ -104,6 +104,14 @@ def test_a_session_produces_events_that_validate_against_powertools(ws_echo_runt
         assert re.search(rf"REPORT RequestId: \S+ Function: ws-echo-local-{function} ", output)
 
 
+def test_connect_handler_chooses_the_subprotocol(ws_echo_runtime):
+    ws = websocket.create_connection(
+        ws_echo_runtime.ws_url(token="t"), subprotocols=["userdb.v1", "other"], timeout=10
+    )
+    assert ws.getsubprotocol() == "userdb.v1"
+    ws.close()
+
+
 @pytest.mark.parametrize("path", ["/", "/local"])
 def test_root_and_stage_paths_both_connect(ws_echo_runtime, path):
     ws = connect(ws_echo_runtime, path)

@@ -56,6 +56,11 @@ def connect(event: WebsocketEvent) -> Any:
         return Response(body="", status_code=403)
     if token == "crash":
         raise RuntimeError("$connect failed on purpose")
+    offered = raw["headers"].get("Sec-WebSocket-Protocol")
+    if offered:
+        # As on API Gateway, the handler picks the subprotocol the connection speaks.
+        chosen = offered.split(",")[0].strip()
+        return {"statusCode": 200, "headers": {"Sec-WebSocket-Protocol": chosen}}
     return {"statusCode": 200}
 
 
