@@ -238,6 +238,12 @@ class WebSocketGateway:
             task.add_done_callback(self._messages.discard)
 
     async def _on_message(self, connection: Connection, body: str) -> None:
+        try:
+            await self._route_message(connection, body)
+        except Exception:  # a task nobody awaits: say what went wrong instead of losing it
+            log.exception("handling a message of %s failed", connection.connection_id)
+
+    async def _route_message(self, connection: Connection, body: str) -> None:
         route = select_route(body, self.api.routes.keys())
         request_id = new_id()
         if route is None:
