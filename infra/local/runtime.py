@@ -23,6 +23,7 @@ from infra.local.rest_gateway import build_rest_app
 from infra.local.websocket_gateway.chalice_sender import point_websocket_api
 from infra.local.websocket_gateway.gateway import WebSocketGateway, build_websocket_gateway
 from infra.local.websocket_gateway.limits import RUNTIME_STOPPING, ConnectionLimits
+from infra.local.websocket_gateway.server_protocol import LingeringCloseProtocol
 from infra.tables import shared_tables
 
 # Local endpoints accept any credentials; these keep boto3 from looking for real ones.
@@ -123,6 +124,7 @@ class LocalRuntime:
             ws_ping_interval=None,
             ws_max_size=limits.max_message_bytes,
             ws_per_message_deflate=False,
+            ws=LingeringCloseProtocol,
         )
 
     async def serve(self) -> None:

@@ -194,15 +194,16 @@ def test_posts_over_128_kb_are_payload_too_large(ws_echo_runtime):
     ws.close()
 
 
-def test_a_client_message_over_128_kb_closes_with_1009(ws_echo_runtime):
+@pytest.mark.parametrize("size", [LIMIT + 1, 4 * LIMIT])
+def test_a_client_message_over_128_kb_closes_with_1009(ws_echo_runtime, size):
     ws = connect(ws_echo_runtime)
     cid = connection_id(ws)
     # Given a message of exactly the limit is taken
     ws.send("a" * LIMIT)
     assert json.loads(ws.recv()) == {"type": "echo", "size": LIMIT}
-    # When the client sends one byte more
-    ws.send("a" * (LIMIT + 1))
-    # Then the gateway closes the connection with 1009 and $disconnect says so
+    # When the client sends more (the gateway fails the connection mid-message)
+    ws.send("a" * size)
+    # Then the client reads the 1009 close (no reset) and $disconnect says so
     assert close_frame(ws)[0] == 1009
     assert disconnect_of(ws_echo_runtime, cid)["requestContext"]["disconnectStatusCode"] == 1009
 
