@@ -155,6 +155,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, nargs="*", default=[1000, 10000])
     args = parser.parse_args()
 
+    load_before = os.getloadavg()[0]
     startup = measure_startup(args.startups)
     runtime = start_runtime(WS_ECHO_APP, env={"WS_ECHO_RECORD_EVENTS": "0"})
     try:
@@ -166,7 +167,12 @@ def main() -> None:
 
     results = {
         "benchmark": "ws_roundtrip",
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            # Other work on the machine shows in the tails; the load average says how much.
+            "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        },
         "startup": startup,
         "roundtrip_via_handler": roundtrip,
         "post_from_outside": post,
@@ -175,6 +181,7 @@ def main() -> None:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 
+    print(f"load average (1 min) before / after: {results['machine']['load_average_1m']}")
     print(
         "start-up (process -> /api/health 200): "
         f"median {startup['median_s']} s, max {startup['max_s']} s"
