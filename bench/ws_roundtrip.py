@@ -165,7 +165,7 @@ def main() -> None:
         runtime.stop()
     idle = [measure_idle_memory(count) for count in args.connections]
 
-    results = {
+    results: dict[str, Any] = {
         "benchmark": "ws_roundtrip",
         "machine": {
             "python": platform.python_version(),
