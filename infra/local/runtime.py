@@ -143,7 +143,7 @@ class LocalRuntime:
             stopping = asyncio.create_task(self._stopping.wait())
             await asyncio.wait([stopping, *servers], return_when=asyncio.FIRST_COMPLETED)
             stopping.cancel()
-            # Clients see 1001 "Going away" and the app its `$disconnect`, as on a deploy.
+            # Clients see 1001 "Going away"; the app's `$disconnect` cleans up while it can.
             await self.websocket.close_all(RUNTIME_STOPPING, grace_s=5)
             for server in self._servers:
                 server.should_exit = True
