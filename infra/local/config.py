@@ -29,7 +29,13 @@ class RuntimeConfig:
     stage: str = "local"
     web_dir: Path = PROJECT_DIR / "web"
     region: str = "us-east-1"
+    # Start a local OpenID Connect provider and sign in with it (docs/oauth.md).
+    oidc_test_provider: bool = False
 
     @property
     def web_origin(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.web_origin}/api"

@@ -17,6 +17,7 @@ from chalicelib.settings import Settings
 from infra.local.app_loader import LoadedApp, load_app
 from infra.local.backends import Backend, make_backend
 from infra.local.config import RuntimeConfig
+from infra.local.oidc_provider import OidcTestProvider
 from infra.local.ports import ensure_free
 from infra.local.rest_gateway import build_rest_app
 from infra.tables import shared_tables
@@ -43,6 +44,7 @@ class LocalRuntime:
         self.loaded: LoadedApp | None = None
         self._servers: list[uvicorn.Server] = []
         self.started_in: float | None = None
+        self.oidc_provider: OidcTestProvider | None = None
 
     def check_ports(self) -> None:
         ensure_free(self.config.host, self.config.port, "--port")
@@ -58,6 +60,8 @@ class LocalRuntime:
             "AWS_REGION": self.config.region,
             "USERDB_DYNAMODB_ENDPOINT": endpoint,
             "USERDB_ALLOWED_ORIGINS": origins,
+            "USERDB_API_URL": self.config.api_url,
+            **(self.oidc_provider.app_environment() if self.oidc_provider else {}),
         }
 
     def start_backend_and_app(self) -> None:
@@ -65,6 +69,9 @@ class LocalRuntime:
         started = time.monotonic()
         self.check_ports()
         self.endpoint = self.backend.start()
+        if self.config.oidc_test_provider:
+            callback = f"{self.config.api_url}/auth/oauth/oidc/callback"
+            self.oidc_provider = OidcTestProvider([callback], host=self.config.host).start()
         self.loaded = load_app(
             self.config.app_dir, self.config.stage, self.app_environment(self.endpoint)
         )
@@ -108,6 +115,9 @@ class LocalRuntime:
 
     def stop(self) -> None:
         self.backend.stop()
+        if self.oidc_provider is not None:
+            self.oidc_provider.stop()
+            self.oidc_provider = None
 
     def describe(self) -> str:
         c = self.config
@@ -118,4 +128,8 @@ class LocalRuntime:
             f"  app          {c.app_dir}",
             "  Ctrl-C stops everything.",
         ]
+        if self.oidc_provider is not None:
+            lines.insert(
+                -1, f"  OIDC test    {self.oidc_provider.issuer}   (login page: /authorize)"
+            )
         return "\n".join(lines)
