@@ -153,17 +153,29 @@ class SessionItem(Model):
 
 
 class ConnectionItem(Model):
-    """A live WebSocket connection of a tenant."""
+    """A live WebSocket connection of a tenant: pk tenant id, sk connection id."""
 
     class Meta(_Unbound):
         pass
 
-    pk = UnicodeAttribute(hash_key=True)  # tenant id
-    sk = UnicodeAttribute(range_key=True)  # connection id
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
     client_id = UnicodeAttribute()
     session_id = UnicodeAttribute()
     acked_version = NumberAttribute(default=0)
     connected_at = NumberAttribute()
+    expires = NumberAttribute()
+
+
+class ConnectionPointerItem(Model):
+    """`connection#{id}` -> tenant id: message events carry only the connection id."""
+
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="connection")
+    tenant_id = UnicodeAttribute()
     expires = NumberAttribute()
 
 
