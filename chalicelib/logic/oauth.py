@@ -291,7 +291,11 @@ class OAuthService:
             if error is not None:
                 if error == "access_denied":
                     raise AccessDeniedError()
-                raise ProviderError(f"The provider refused the sign-in ({error[:64]}).")
+                # The provider's code, reduced to RFC 6749's error-code characters we show.
+                shown = "".join(
+                    ch for ch in error[:64] if ch.isascii() and (ch.isalnum() or ch == "_")
+                )
+                raise ProviderError(f"The provider refused the sign-in ({shown}).")
             if not code:
                 raise InvalidCallbackError()
             vouched = provider.identity(

@@ -480,7 +480,8 @@ class OidcTestProvider:
         elif fault == "wrong_nonce":
             claims["nonce"] = generate_token(20)
         elif fault == "wrong_audience":
-            claims["aud"] = ["someone-else"]
+            # Issued to another client but naming ours as authorized party: aud must still fail.
+            claims.update(aud=["someone-else"], azp=self.client.client_id)
         elif fault == "bad_signature":
             # Another key under the provider's key id: the signature cannot verify.
             claims["email"] = "mallory@example.com"

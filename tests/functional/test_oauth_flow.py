@@ -374,9 +374,14 @@ def test_a_provider_going_down_mid_sign_in_lands_with_provider_unavailable(
 def test_a_provider_too_slow_to_answer_lands_with_provider_unavailable(
     monkeypatch, api, browser, clock, provider
 ):
-    _rebuild(monkeypatch, clock, {"USERDB_OAUTH_HTTP_TIMEOUT_SECONDS": "0.3"})
-    monkeypatch.setattr(provider, "slow_seconds", 1.0)
-    assert browser.sign_in(**person(fault="slow_token")).error == "provider_unavailable"
+    # Given a 1-second timeout and a token endpoint that answers after 3 seconds
+    _rebuild(monkeypatch, clock, {"USERDB_OAUTH_HTTP_TIMEOUT_SECONDS": "1"})
+    monkeypatch.setattr(provider, "slow_seconds", 3.0)
+    # When the callback exchanges the code
+    landing = browser.sign_in(**person(fault="slow_token"))
+    # Then the exchange gives up and lands with provider_unavailable
+    assert landing.callback is not None  # the provider was reached; the token call timed out
+    assert landing.error == "provider_unavailable"
 
 
 def test_the_client_secret_can_come_from_ssm(monkeypatch, api, browser, clock, provider):

@@ -279,3 +279,11 @@ def test_an_account_with_a_password_can_unlink_every_identity(world):
     world.finish(world.start(link=True, user=account.id))
     world.oauth.unlink(account.id, "test")
     assert world.oauth.identities(account.id) == []
+
+
+def test_other_provider_errors_land_as_provider_error_without_echoing_markup(world):
+    started = world.start()
+    fields = landing(world.finish(started, code=None, error="temporarily_unavailable<b>"))
+    assert fields["error"] == "provider_error"
+    assert "temporarily_unavailable" in fields["error_description"]
+    assert "<" not in fields["error_description"]
