@@ -7,10 +7,12 @@ from chalicelib.api.health import health_routes
 from chalicelib.api.http import framework_errors
 from chalicelib.api.me import me_routes
 from chalicelib.api.notes import notes_routes
+from chalicelib.api.oauth import oauth_routes
 from chalicelib.api.sync import sync_routes
 from chalicelib.observability import log_context
 
-app = Chalice(app_name="userdb")
+# Powertools owns logging: Chalice's own set-up would put the shared "userdb" logger at ERROR.
+app = Chalice(app_name="userdb", configure_logs=False)
 
 app.register_middleware(log_context, "all")
 app.register_middleware(framework_errors, "http")
@@ -18,5 +20,6 @@ app.register_middleware(framework_errors, "http")
 app.register_blueprint(health_routes)
 app.register_blueprint(auth_routes)
 app.register_blueprint(me_routes)
+app.register_blueprint(oauth_routes)
 app.register_blueprint(notes_routes)
 app.register_blueprint(sync_routes)

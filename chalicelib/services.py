@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from chalicelib.dal.accounts import DynamoAccountStore, DynamoLoginAttemptsStore
 from chalicelib.dal.connections import DynamoConnectionStore
 from chalicelib.dal.idempotency import PowertoolsIdempotency
+from chalicelib.dal.identities import DynamoIdentityStore
+from chalicelib.dal.oauth_states import DynamoOAuthStateStore
+from chalicelib.dal.secrets import resolve_secret
 from chalicelib.dal.sessions import DynamoSessionStore
 from chalicelib.dal.tables import (
     ACCOUNTS_SUFFIX,
@@ -18,8 +21,10 @@ from chalicelib.dal.tables import (
 from chalicelib.dal.tenant_tables import tenant_tables
 from chalicelib.logic.accounts import AccountService
 from chalicelib.logic.clock import Clock, SystemClock
+from chalicelib.logic.identity_providers import configured_providers
 from chalicelib.logic.login_throttle import LoginThrottle, ThrottlePolicy
 from chalicelib.logic.notes import NoteService
+from chalicelib.logic.oauth import OAuthService
 from chalicelib.logic.passwords import PasswordHasher
 from chalicelib.logic.session_cache import SessionCache
 from chalicelib.logic.sessions import SessionService
@@ -32,6 +37,7 @@ class Services:
     settings: Settings
     sessions: SessionService
     accounts: AccountService
+    oauth: OAuthService
     tenants: TenantService
     notes: NoteService
 
@@ -77,6 +83,18 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         tenants=tenants,
         tenant_records=[connections, idempotency],
     )
+    oauth = OAuthService(
+        configured_providers(settings.oauth, lambda name: resolve_secret(name, settings.region)),
+        DynamoOAuthStateStore(accounts_table),
+        DynamoIdentityStore(accounts_table),
+        account_store=account_store,
+        accounts=accounts,
+        sessions=sessions,
+        clock=clock,
+        api_url=settings.oauth.api_url or "",
+        web_url=settings.oauth.web_url or f"{settings.allowed_origins[0]}/",
+        allowed_origins=settings.allowed_origins,
+    )
     notes = NoteService(
         tenants,
         idempotency,
@@ -84,7 +102,12 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         tombstone_days=settings.tombstone_days,
     )
     return Services(
-        settings=settings, sessions=sessions, accounts=accounts, tenants=tenants, notes=notes
+        settings=settings,
+        sessions=sessions,
+        accounts=accounts,
+        oauth=oauth,
+        tenants=tenants,
+        notes=notes,
     )
 
 

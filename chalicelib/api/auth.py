@@ -22,6 +22,7 @@ from chalicelib.models.accounts import (
     SignupRequest,
     UserOut,
 )
+from chalicelib.observability import logger
 from chalicelib.services import get_services
 
 auth_routes = ApiBlueprint(__name__)
@@ -41,6 +42,8 @@ def sign_up() -> Response:
     request = auth_routes.current_request
     body = parse_body(request, SignupRequest)
     account, token = get_services().accounts.sign_up(body, client_info(request))
+    logger.append_keys(user_id=account.id)
+    logger.info("account created")
     return _signed_in(201, UserOut.of(account), token)
 
 
@@ -49,6 +52,8 @@ def log_in() -> Response:
     request = auth_routes.current_request
     body = parse_body(request, LoginRequest)
     account, token = get_services().accounts.log_in(body, client_info(request))
+    logger.append_keys(user_id=account.id)
+    logger.info("signed in")
     return _signed_in(200, UserOut.of(account), token)
 
 
@@ -56,6 +61,7 @@ def log_in() -> Response:
 def log_out() -> Response:
     session = authenticate(auth_routes.current_request)
     get_services().sessions.end(session)
+    logger.info("signed out")
     return no_content({"Set-Cookie": session_cookie("", 0)})
 
 

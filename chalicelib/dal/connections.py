@@ -1,33 +1,119 @@
-"""WebSocket connections of tenants, in `{prefix}-connections` (pk tenant id, sk connection id).
+"""WebSocket connections in `{prefix}-connections`: pk tenant id, sk connection id.
 
-Only what account deletion needs lives here so far; the realtime fan-out adds the rest.
+Each connection also has a pointer item (`connection#{id}`) naming its tenant,
+written in the same transaction, because message events carry only the
+connection id.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-from chalicelib.dal.items import ConnectionItem
+from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from chalicelib.dal.items import ConnectionItem, ConnectionPointerItem
 from chalicelib.dal.tables import TableBinding
+from chalicelib.models.connections import Connection
 
 
 class ConnectionStore(Protocol):
-    def delete_all(self, tenant_id: str) -> int:
-        """Delete every connection item of the tenant; returns how many there were."""
+    def add(self, connection: Connection, expires: int) -> None: ...
+
+    def get(self, connection_id: str) -> Connection | None:
+        """The connection by id alone (consistent), or None once it is gone."""
         ...
+
+    def for_tenant(self, tenant_id: str) -> list[Connection]:
+        """Every stored connection of the tenant (consistent)."""
+        ...
+
+    def raise_ack(self, tenant_id: str, connection_id: str, version: int) -> None:
+        """Set the acked version to `version` if higher; never lowers it."""
+        ...
+
+    def remove(self, tenant_id: str, connection_id: str) -> None: ...
+
+    def delete_all(self, tenant_id: str) -> int:
+        """Remove every connection of the tenant (account deletion); returns how many."""
+        ...
+
+
+def _pointer_key(connection_id: str) -> str:
+    return f"connection#{connection_id}"
+
+
+def _to_connection(item: ConnectionItem) -> Connection:
+    return Connection(
+        tenant_id=item.pk,
+        connection_id=item.sk,
+        client_id=item.client_id,
+        session_id=item.session_id,
+        acked_version=int(item.acked_version),
+        connected_at=int(item.connected_at),
+    )
 
 
 class DynamoConnectionStore:
     """ConnectionStore on DynamoDB."""
 
     def __init__(self, table: TableBinding) -> None:
+        self._table = table
         self._items = table.model(ConnectionItem)
+        self._pointers = table.model(ConnectionPointerItem)
+
+    def add(self, connection: Connection, expires: int) -> None:
+        with TransactWrite(connection=self._table.connection()) as transaction:
+            transaction.save(
+                self._items(
+                    connection.tenant_id,
+                    connection.connection_id,
+                    client_id=connection.client_id,
+                    session_id=connection.session_id,
+                    acked_version=connection.acked_version,
+                    connected_at=connection.connected_at,
+                    expires=expires,
+                )
+            )
+            transaction.save(
+                self._pointers(
+                    _pointer_key(connection.connection_id),
+                    tenant_id=connection.tenant_id,
+                    expires=expires,
+                )
+            )
+
+    def get(self, connection_id: str) -> Connection | None:
+        try:
+            pointer = self._pointers.get(
+                _pointer_key(connection_id), "connection", consistent_read=True
+            )
+            item = self._items.get(pointer.tenant_id, connection_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return _to_connection(item)
+
+    def for_tenant(self, tenant_id: str) -> list[Connection]:
+        return [_to_connection(item) for item in self._items.query(tenant_id, consistent_read=True)]
+
+    def raise_ack(self, tenant_id: str, connection_id: str, version: int) -> None:
+        items = self._items
+        try:
+            items(tenant_id, connection_id).update(
+                actions=[items.acked_version.set(version)],
+                condition=items.pk.exists() & (items.acked_version < version),
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    def remove(self, tenant_id: str, connection_id: str) -> None:
+        with TransactWrite(connection=self._table.connection()) as transaction:
+            transaction.delete(self._items(tenant_id, connection_id))
+            transaction.delete(self._pointers(_pointer_key(connection_id), "connection"))
 
     def delete_all(self, tenant_id: str) -> int:
-        items = list(
-            self._items.query(tenant_id, consistent_read=True, attributes_to_get=["pk", "sk"])
-        )
-        with self._items.batch_write() as batch:
-            for item in items:
-                batch.delete(item)
-        return len(items)
+        connections = self.for_tenant(tenant_id)
+        for connection in connections:
+            self.remove(tenant_id, connection.connection_id)
+        return len(connections)

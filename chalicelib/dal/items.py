@@ -16,6 +16,7 @@ from pynamodb.attributes import (
     MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
@@ -56,6 +57,8 @@ class AccountItem(Model):
     password_hash = UnicodeAttribute(null=True)
     created = NumberAttribute()
     updated = NumberAttribute()
+    # `{provider}#{subject}` of the OAuth identities linked to this account.
+    identity_keys = UnicodeSetAttribute(null=True)
     by_email = EmailIndex()
 
 
@@ -68,6 +71,39 @@ class EmailClaimItem(Model):
     pk = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute(default="email")
     user_id = UnicodeAttribute()
+
+
+class IdentityItem(Model):
+    """`oauth#{provider}#{subject}` -> user id: (provider, subject) resolves in one GetItem."""
+
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="identity")
+    user_id = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    email_verified = BooleanAttribute(default=False)
+    created = NumberAttribute()
+
+
+class OAuthStateItem(Model):
+    """`oauthstate#{sha256(state)}`: one sign-in in flight; single use, expiring by TTL."""
+
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="oauth_state")
+    provider = UnicodeAttribute()
+    code_verifier = UnicodeAttribute()
+    nonce = UnicodeAttribute(null=True)
+    redirect = UnicodeAttribute()
+    link_user_id = UnicodeAttribute(null=True)
+    created = NumberAttribute()
+    expires = NumberAttribute()
 
 
 class LoginAttemptsItem(Model):
@@ -119,17 +155,29 @@ class SessionItem(Model):
 
 
 class ConnectionItem(Model):
-    """A live WebSocket connection of a tenant."""
+    """A live WebSocket connection of a tenant: pk tenant id, sk connection id."""
 
     class Meta(_Unbound):
         pass
 
-    pk = UnicodeAttribute(hash_key=True)  # tenant id
-    sk = UnicodeAttribute(range_key=True)  # connection id
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
     client_id = UnicodeAttribute()
     session_id = UnicodeAttribute()
     acked_version = NumberAttribute(default=0)
     connected_at = NumberAttribute()
+    expires = NumberAttribute()
+
+
+class ConnectionPointerItem(Model):
+    """`connection#{id}` -> tenant id: message events carry only the connection id."""
+
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default="connection")
+    tenant_id = UnicodeAttribute()
     expires = NumberAttribute()
 
 

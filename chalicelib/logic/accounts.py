@@ -13,6 +13,7 @@ from chalicelib.logic.passwords import PasswordHasher
 from chalicelib.logic.sessions import ClientInfo, SessionService
 from chalicelib.logic.tokens import new_id
 from chalicelib.models.accounts import Account, LoginRequest, SignupRequest, UpdateProfileRequest
+from chalicelib.models.identities import ProviderIdentity
 from chalicelib.observability import logger
 
 
@@ -70,13 +71,16 @@ class AccountService:
         *,
         email: str | None,
         name: str,
-        image: str | None = None,
         email_verified: bool = False,
+        image: str | None = None,
         password_hash: str | None = None,
+        identity: ProviderIdentity | None = None,
     ) -> Account:
-        """The one way an account comes to exist (sign-up and OAuth alike): store it, then
-        provision its tenant. EmailTakenError (409) if the email is taken.
+        """The one way accounts are born (password sign-up and OAuth alike): store the
+        account, then provision its tenant's data.
 
+        `identity`, if given, is linked in the same write, so the account always has a
+        way to sign in. EmailTakenError / IdentityInUseError if another account holds them.
         A provisioning failure does not undo the account: the tenant's first data
         request finishes provisioning (and answers 503 until it is ready).
         """
@@ -90,7 +94,8 @@ class AccountService:
             created=now,
             updated=now,
         )
-        self._accounts.create(account, password_hash)
+        linked = identity.for_user(account.id, now) if identity is not None else None
+        self._accounts.create(account, password_hash, linked)
         try:
             self._tenants.provision(account.id)
         except Exception:

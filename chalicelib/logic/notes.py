@@ -41,7 +41,6 @@ from chalicelib.logic.tombstones import ledger_change, tombstone_expiry
 from chalicelib.logic.versions import Committed, commit_next_version, jittered_pause
 from chalicelib.models.notes import (
     MAX_NOTE_TEXT_BYTES,
-    Changes,
     CreateNoteRequest,
     ListNotesQuery,
     Note,
@@ -50,6 +49,7 @@ from chalicelib.models.notes import (
     SyncResponse,
     UpdateNoteRequest,
 )
+from chalicelib.models.protocol import Changes
 
 R = TypeVar("R")
 
@@ -92,7 +92,11 @@ def refusal_for(write: NoteWrite, current: StoredNote | None) -> UserdbError | N
 
 
 class NoteService:
-    """The notes rules; tenants, idempotency records and time are injected."""
+    """The notes rules; tenants, idempotency records and time are injected.
+
+    Also the realtime ChangeFeed (logic/change_feed.py): `changes_since` and
+    `current_version` serve the fan-out and the WebSocket's hello/ping/sync.
+    """
 
     def __init__(
         self,
@@ -137,7 +141,7 @@ class NoteService:
             size = 0
             for stored in store.live_notes_by_id(after, page_size=query.limit + 1):
                 note = to_note(stored)
-                size += encoded_size(note)
+                size += encoded_size(note.model_dump(mode="json"))
                 if notes and (len(notes) >= query.limit or size > self._reply_bytes):
                     return NotesPage(
                         notes=notes,
@@ -225,6 +229,10 @@ class NoteService:
             )
 
         return self._commit(tenant_id, tombstone).version
+
+    def current_version(self, tenant_id: str) -> int:
+        """The tenant's version now (0 before the first write)."""
+        return self._with_store(tenant_id, lambda store: store.read_meta().version)
 
     def changes_since(
         self,

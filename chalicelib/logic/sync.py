@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from chalicelib.dal.tenant_store import MAX_PAGE_SIZE, StoredNote, TenantMeta, TenantStore
 from chalicelib.logic.cursors import SyncContinuation
 from chalicelib.logic.tombstones import DAY_SECONDS, is_expired, sync_horizon
-from chalicelib.models.notes import Changes, DeletedNote, Note
+from chalicelib.models.notes import DeletedNote, Note
+from chalicelib.models.protocol import Changes
 
 # A snapshot's continuation is trusted for its tombstone lifetime less this margin (clock skew).
 CONTINUATION_MARGIN_SECONDS = 3600
@@ -38,16 +40,15 @@ def to_note(note: StoredNote) -> Note:
     )
 
 
-def to_change(note: StoredNote) -> Note | DeletedNote:
+def to_change(note: StoredNote) -> dict[str, Any]:
     """A note item as a change: the note itself, or `{id, version, deleted: true}`."""
-    if note.deleted:
-        return DeletedNote(id=note.id, version=note.version)
-    return to_note(note)
+    change = DeletedNote(id=note.id, version=note.version) if note.deleted else to_note(note)
+    return change.model_dump(mode="json")
 
 
-def encoded_size(item: Note | DeletedNote) -> int:
+def encoded_size(item: dict[str, Any]) -> int:
     """The item's size in the JSON reply (the budget that keeps replies under Lambda's 6 MB)."""
-    return len(json.dumps(item.model_dump(mode="json")))
+    return len(json.dumps(item))
 
 
 def continuation_is_fresh(started_ms: int, now_ms: int, tombstone_days: int) -> bool:
@@ -92,13 +93,13 @@ def take_changes(
     now_s: int,
     limit: int | None,
     max_bytes: int | None,
-) -> tuple[list[Note | DeletedNote], bool]:
+) -> tuple[list[dict[str, Any]], bool]:
     """Items in version order up to `ceiling`, within `limit` and `max_bytes` (at least one).
 
     Returns the items and whether another eligible item follows (`more`).
     Tombstones past their expiry are skipped: they may vanish at any moment.
     """
-    taken: list[Note | DeletedNote] = []
+    taken: list[dict[str, Any]] = []
     size = 0
     for note in notes:
         if note.version > ceiling:
@@ -154,7 +155,7 @@ def changes_since(
         limit=limit,
         max_bytes=max_bytes,
     )
-    to = items[-1].version if more else meta.version
+    to = int(items[-1]["version"]) if more else meta.version
     changes = Changes(from_=start, to=to, snapshot=snapshot, items=items, more=more)
     if not more:
         return SyncPage(changes=changes)

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.models.base import RequestModel, ResponseModel
+from chalicelib.models.protocol import Changes
 
 NOTE_ID_PATTERN = r"^note_[a-z0-9]{16}$"
 # DESIGN §3: note text is at most 64 KiB once encoded as UTF-8.
@@ -77,27 +78,11 @@ class NotesPage(ResponseModel):
     version: int
 
 
-class Changes(ResponseModel):
-    """The `changes` message body of DESIGN §5, shared by REST `/sync` and the WebSocket.
-
-    Applies when the client's cursor >= `from` (or `snapshot`: replace everything);
-    then cursor := `to`. Items are sorted by version and cover (from, to].
-    `more` is true when the answer stopped early (limit or size).
-    """
-
-    model_config = ConfigDict(
-        serialize_by_alias=True, validate_by_name=True, validate_by_alias=True
-    )
-
-    type: Literal["changes"] = "changes"
-    from_: int = Field(alias="from")
-    to: int
-    snapshot: bool
-    items: list[Note | DeletedNote]
-    more: bool = False
-
-
 class SyncResponse(Changes):
-    """REST `/sync`: a `changes` body plus, when `more`, the cursor that continues it."""
+    """REST `/sync`: the `changes` message body (DESIGN §5), with `more` always present and,
+    when `more`, the cursor that continues it."""
 
+    model_config = ConfigDict(serialize_by_alias=True)
+
+    more: bool = False
     cursor: str | None = None

@@ -58,7 +58,8 @@ class Api:
         if isinstance(payload, str):
             payload = payload.encode()
         response = self._client.http.request(method, path, headers=sent, body=payload)
-        return Reply(response.status_code, dict(response.headers), response.body)
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        return Reply(response.status_code, headers, response.body)
 
     def signup(self, email: str | None = None, password: str = "correct horse battery") -> str:
         email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"

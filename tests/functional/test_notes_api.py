@@ -34,8 +34,8 @@ def test_create_returns_the_note_with_version_etag_and_location(api, clock):
         "updated": int(clock.now() * 1000),
         "version": 1,
     }
-    assert reply.headers["ETag"] == '"1"'
-    assert reply.headers["Location"] == f"notes/{note['id']}"
+    assert reply.headers["etag"] == '"1"'
+    assert reply.headers["location"] == f"notes/{note['id']}"
 
 
 def test_create_with_a_client_id_uses_it_and_refuses_it_twice(api):
@@ -125,7 +125,7 @@ def test_get_returns_the_note_with_its_etag(api):
     reply = api.call("GET", f"/notes/{note['id']}", token=token)
     assert reply.status == 200
     assert reply.json["note"] == note
-    assert reply.headers["ETag"] == '"1"'
+    assert reply.headers["etag"] == '"1"'
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH"])
@@ -150,7 +150,7 @@ def test_update_with_the_current_version_succeeds_and_a_stale_one_is_412(api, cl
         "updated": note["created"] + 5000,
         "version": 2,
     }
-    assert ok.headers["ETag"] == '"2"'
+    assert ok.headers["etag"] == '"2"'
     assert (stale.status, stale.error_code) == (412, "version_mismatch")
     assert api.call("GET", f"/notes/{note['id']}", token=token).json["note"]["text"] == "v2"
 

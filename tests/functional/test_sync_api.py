@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from chalicelib.logic.change_feed import ChangeFeed
 from chalicelib.logic.tombstones import DAY_SECONDS
 
 pytestmark = pytest.mark.parametrize("tenancy", ["silo", "pool"])
@@ -144,3 +145,20 @@ def test_sync_refuses_a_list_cursor_and_garbage(api):
     for cursor in (list_cursor, "bm90LWEtY3Vyc29y"):
         reply = api.call("GET", f"/sync?cursor={cursor}", token=token)
         assert (reply.status, reply.error_code) == (400, "invalid_cursor")
+
+
+def test_the_note_service_is_the_realtime_change_feed(api, services):
+    # Given a user with a note, a later edit and a deletion
+    token = api.signup()
+    tenant = api.call("GET", "/me", token=token).json["user"]["id"]
+    a, b = _create(api, token, "a"), _create(api, token, "b")
+    api.call("PUT", f"/notes/{a['id']}", {"text": "a2"}, token=token)
+    api.call("DELETE", f"/notes/{b['id']}", token=token)
+    # When the fan-out and the WebSocket read it through the ChangeFeed interface
+    feed: ChangeFeed = services.notes
+    # Then they see the same answers as REST /sync
+    assert feed.current_version(tenant) == 4
+    changes = feed.changes_since(tenant, 2)
+    assert (changes.from_, changes.to, changes.snapshot) == (2, 4, False)
+    assert [(i["id"], i["version"]) for i in changes.items] == [(a["id"], 3), (b["id"], 4)]
+    assert feed.changes_since(tenant, None).items == [{**a, "text": "a2", "version": 3}]

@@ -121,7 +121,7 @@ def test_data_routes_answer_503_while_the_table_is_creating(
         # Then each is a 503 with Retry-After, and nothing was written
         for reply in (listed, created, synced):
             assert (reply.status, reply.error_code) == (503, "tenant_provisioning")
-            assert reply.headers["Retry-After"] == "2"
+            assert reply.headers["retry-after"] == "2"
         name = f"{settings.table_prefix}-tenant-{user_id}"
         assert dynamodb.scan(TableName=name)["Items"] == []
         # When the table is ACTIVE

@@ -413,10 +413,10 @@ def test_concurrent_writers_get_unique_gap_free_versions_in_commit_order(backend
 
 def _replay(changes_items: list[Any], state: dict[str, Any]) -> None:
     for item in changes_items:
-        if getattr(item, "deleted", False):
-            state.pop(item.id, None)
+        if item.get("deleted"):
+            state.pop(item["id"], None)
         else:
-            state[item.id] = item
+            state[item["id"]] = item
 
 
 def _pull(
@@ -482,10 +482,10 @@ def test_sync_after_1000_writes_with_300_deletes_returns_exactly_the_live_notes(
     # Then each of them holds exactly the live notes, in their latest state
     live = {note_id: (n.text, n.version) for note_id, n in expected.items()}
     assert snapshot.changes.snapshot
-    assert {i.id: (getattr(i, "text", None), i.version) for i in snapshot.changes.items} == live
-    assert {i: (n.text, n.version) for i, n in from_zero.items()} == live
+    assert {i["id"]: (i["text"], i["version"]) for i in snapshot.changes.items} == live
+    assert {i: (n["text"], n["version"]) for i, n in from_zero.items()} == live
     assert zero_cursor == total
-    assert {i: (n.text, n.version) for i, n in midway_state.items()} == live
+    assert {i: (n["text"], n["version"]) for i, n in midway_state.items()} == live
 
 
 def test_expired_tombstones_turn_a_stale_cursor_into_a_snapshot(backend):
@@ -501,7 +501,7 @@ def test_expired_tombstones_turn_a_stale_cursor_into_a_snapshot(backend):
     fresh = notes.changes_since(tenant, client_cursor)
     # Then it gets the deletion as a change
     assert (fresh.snapshot, fresh.from_, fresh.to) == (False, 3, 4)
-    assert [(i.id, getattr(i, "deleted", False)) for i in fresh.items] == [(ids[0], True)]
+    assert [(i["id"], i.get("deleted")) for i in fresh.items] == [(ids[0], True)]
     # When the tombstone's expiry has passed (whether or not TTL removed it yet)
     clock.advance(TOMBSTONE_DAYS * DAY_SECONDS + 1)
     if isinstance(store, InMemoryTenantStore):
@@ -509,7 +509,7 @@ def test_expired_tombstones_turn_a_stale_cursor_into_a_snapshot(backend):
     late = notes.changes_since(tenant, client_cursor)
     # Then the client gets a snapshot of the live notes instead
     assert late.snapshot
-    assert sorted(i.id for i in late.items) == sorted(ids[1:])
+    assert sorted(i["id"] for i in late.items) == sorted(ids[1:])
     assert late.to == 4
     # And a client already past the deletion still gets plain changes
     assert not notes.changes_since(tenant, 4).snapshot

@@ -14,7 +14,8 @@ from chalicelib.logic.sync import (
     to_change,
 )
 from chalicelib.logic.tombstones import DAY_SECONDS
-from chalicelib.models.notes import Changes, DeletedNote, Note
+from chalicelib.models.notes import SyncResponse
+from chalicelib.models.protocol import Changes
 
 NOW_MS = 1_800_000_000_000
 NOW_S = NOW_MS // 1000
@@ -60,21 +61,21 @@ def test_continuations_are_trusted_for_the_tombstone_lifetime_less_a_margin():
 def test_changes_stop_at_the_limit_and_say_more():
     notes = [_note(v) for v in range(1, 6)]
     items, more = take_changes(notes, ceiling=20, now_s=NOW_S, limit=2, max_bytes=None)
-    assert [i.version for i in items] == [1, 2]
+    assert [i["version"] for i in items] == [1, 2]
     assert more
 
 
 def test_changes_that_fit_exactly_are_not_more():
     notes = [_note(v) for v in range(1, 3)]
     items, more = take_changes(notes, ceiling=20, now_s=NOW_S, limit=2, max_bytes=None)
-    assert [i.version for i in items] == [1, 2]
+    assert [i["version"] for i in items] == [1, 2]
     assert not more
 
 
 def test_versions_above_the_ceiling_are_left_for_the_next_answer():
     notes = [_note(v) for v in (1, 2, 21, 22)]
     items, more = take_changes(notes, ceiling=20, now_s=NOW_S, limit=None, max_bytes=None)
-    assert [i.version for i in items] == [1, 2]
+    assert [i["version"] for i in items] == [1, 2]
     assert not more
 
 
@@ -85,7 +86,7 @@ def test_expired_tombstones_are_skipped_and_do_not_make_more():
         _note(3, deleted=True, expires=NOW_S + 1),
     ]
     items, more = take_changes(notes, ceiling=20, now_s=NOW_S, limit=2, max_bytes=None)
-    assert items == [to_change(notes[0]), DeletedNote(id=notes[2].id, version=3)]
+    assert items == [to_change(notes[0]), {"id": notes[2].id, "version": 3, "deleted": True}]
     assert not more
 
 
@@ -98,14 +99,20 @@ def test_the_byte_budget_cuts_an_answer_but_never_to_nothing():
     assert len(items) == 1 and more
 
 
-def test_the_changes_body_serialises_from_with_its_name():
-    body = Changes(
-        from_=3,
-        to=5,
-        snapshot=False,
-        items=[Note(id="n", text="t", created=1, updated=1, version=5)],
-    )
+def test_the_rest_sync_body_is_a_changes_message_with_from_more_and_cursor():
+    # Given a REST /sync answer
+    item = {"id": "note_0000000000000005", "text": "t", "created": 1, "updated": 1, "version": 5}
+    body = SyncResponse(from_=3, to=5, snapshot=False, items=[item], cursor=None)
+    # When the API serialises it as json_response does
     dumped = body.model_dump(mode="json")
-    assert dumped["from"] == 3 and "from_" not in dumped
-    assert dumped["type"] == "changes"
-    assert Changes.model_validate(dumped) == body
+    # Then the fields carry the names of DESIGN §5, `more` always present
+    assert dumped == {
+        "type": "changes",
+        "from": 3,
+        "to": 5,
+        "snapshot": False,
+        "items": [item],
+        "more": False,
+        "cursor": None,
+    }
+    assert isinstance(body, Changes)

@@ -1,0 +1,87 @@
+"""Posting to and closing WebSocket connections through API Gateway's @connections API."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+# Throttling and transient faults are retried here, with backoff and jitter;
+# botocore's own retries are off so the delays are ours and bounded.
+RETRYABLE = frozenset(
+    {
+        "LimitExceededException",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "InternalServerError",
+    }
+)
+
+
+class ConnectionGoneError(Exception):
+    """The connection is closed or unknown (410 GoneException)."""
+
+
+class PushFailedError(Exception):
+    """The message could not be delivered after the retries."""
+
+
+class ConnectionPush:
+    """The @connections API of one WebSocket API stage endpoint."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        region: str,
+        *,
+        attempts: int = 4,
+        base_delay: float = 0.05,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.endpoint = endpoint
+        self._region = region
+        self._attempts = attempts
+        self._base_delay = base_delay
+        self._sleep = sleep
+        self._client: Any = None
+        self._lock = threading.Lock()
+
+    def _api(self) -> Any:
+        with self._lock:
+            if self._client is None:
+                self._client = boto3.client(
+                    "apigatewaymanagementapi",
+                    endpoint_url=self.endpoint,
+                    region_name=self._region,
+                    config=Config(retries={"max_attempts": 1}, max_pool_connections=50),
+                )
+            return self._client
+
+    def post(self, connection_id: str, data: bytes) -> None:
+        """Deliver one message: ConnectionGoneError if closed, PushFailedError if failing."""
+        for attempt in range(self._attempts):
+            try:
+                self._api().post_to_connection(ConnectionId=connection_id, Data=data)
+                return
+            except ClientError as error:
+                code = error.response.get("Error", {}).get("Code", "")
+                if code == "GoneException":
+                    raise ConnectionGoneError(connection_id) from error
+                if code not in RETRYABLE or attempt == self._attempts - 1:
+                    raise PushFailedError(f"{connection_id}: {code}") from error
+            self._sleep(self._base_delay * 2**attempt * (0.5 + random.random()))  # noqa: S311
+        raise PushFailedError(connection_id)  # pragma: no cover - the loop returns or raises
+
+    def close(self, connection_id: str) -> None:
+        """Close the connection (API Gateway then fires $disconnect); already gone is fine."""
+        try:
+            self._api().delete_connection(ConnectionId=connection_id)
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") != "GoneException":
+                raise

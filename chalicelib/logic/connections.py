@@ -1,0 +1,166 @@
+"""The WebSocket side of sync: connect, the client's actions, disconnect, revocation."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+
+import pydantic
+
+from chalicelib.dal.connection_push import ConnectionGoneError
+from chalicelib.dal.connections import ConnectionStore
+from chalicelib.errors import UnauthorizedError, UserdbError, ValidationError, to_websocket_message
+from chalicelib.logic.change_feed import ChangeFeed
+from chalicelib.logic.clock import Clock, epoch_ms, epoch_s
+from chalicelib.logic.fanout import ConnectionPusher
+from chalicelib.logic.message_split import split_changes
+from chalicelib.logic.sessions import SessionService
+from chalicelib.models.connections import Connection
+from chalicelib.models.protocol import (
+    AckAction,
+    HelloAction,
+    PingAction,
+    Pong,
+    SyncAction,
+    Welcome,
+    client_action,
+    encode,
+)
+
+# API Gateway closes every connection after 2 hours; items outlive that a little.
+CONNECTION_TTL_SECONDS = 2 * 3600 + 600
+
+
+def _client_id(raw: str | None) -> str:
+    try:
+        return str(uuid.UUID(raw or ""))
+    except ValueError:
+        raise ValidationError("clientId must be a UUID.") from None
+
+
+class ConnectionService:
+    """Connections of signed-in users and the protocol of DESIGN §5."""
+
+    def __init__(
+        self,
+        sessions: SessionService,
+        connections: ConnectionStore,
+        feed: ChangeFeed,
+        clock: Clock,
+    ) -> None:
+        self._sessions = sessions
+        self._connections = connections
+        self._feed = feed
+        self._clock = clock
+
+    def connect(self, connection_id: str, token: str | None, client_id: str | None) -> Connection:
+        """Validate the session and remember the connection (401/400 reject the upgrade)."""
+        session = self._sessions.validate(token or "")
+        connection = Connection(
+            tenant_id=session.user_id,
+            connection_id=connection_id,
+            client_id=_client_id(client_id),
+            session_id=session.id,
+            connected_at=epoch_ms(self._clock),
+        )
+        self._connections.add(connection, epoch_s(self._clock) + CONNECTION_TTL_SECONDS)
+        return connection
+
+    def disconnect(self, connection_id: str) -> None:
+        connection = self._connections.get(connection_id)
+        if connection is not None:
+            self._connections.remove(connection.tenant_id, connection_id)
+
+    def receive(self, connection_id: str, body: str | bytes | None, push: ConnectionPusher) -> None:
+        """Answer one client message; anything malformed gets an `error` message, nothing else."""
+        try:
+            connection = self._connections.get(connection_id)
+            if connection is None:
+                raise UnauthorizedError("This connection is no longer signed in.")
+            self._answer(connection, body or b"", push)
+        except UserdbError as error:
+            self._post(push, connection_id, encode_error(error))
+
+    def _answer(self, connection: Connection, body: str | bytes, push: ConnectionPusher) -> None:
+        try:
+            action = client_action.validate_json(body)
+        except pydantic.ValidationError as error:
+            raise ValidationError(_describe(error)) from None
+        tenant_id = connection.tenant_id
+        if isinstance(action, HelloAction):
+            self._close_older(connection, push)
+            version = self._feed.current_version(tenant_id)
+            welcome = Welcome(
+                clientId=connection.client_id,
+                connectionId=connection.connection_id,
+                version=version,
+            )
+            self._post(push, connection.connection_id, encode(welcome))
+            self._acknowledge(connection, action.since)
+            self._catch_up(connection, action.since, push)
+        elif isinstance(action, AckAction):
+            self._acknowledge(connection, action.version)
+        elif isinstance(action, PingAction):
+            version = self._feed.current_version(tenant_id)
+            self._post(push, connection.connection_id, encode(Pong(version=version)))
+            self._acknowledge(connection, action.version)
+            if action.version is not None and action.version < version:
+                self._catch_up(connection, action.version, push)
+        elif isinstance(action, SyncAction):
+            self._catch_up(connection, action.since, push)
+
+    def _acknowledge(self, connection: Connection, version: int | None) -> None:
+        if version:
+            self._connections.raise_ack(connection.tenant_id, connection.connection_id, version)
+
+    def _catch_up(self, connection: Connection, since: int | None, push: ConnectionPusher) -> None:
+        changes = self._feed.changes_since(connection.tenant_id, since)
+        if since is not None and not changes.snapshot and not changes.items:
+            return
+        for part in split_changes(changes):
+            self._post(push, connection.connection_id, encode(part))
+
+    def _close_older(self, connection: Connection, push: ConnectionPusher) -> None:
+        """A client id has one live connection: a reconnecting client replaces its old ones."""
+        for other in self._connections.for_tenant(connection.tenant_id):
+            if (
+                other.client_id == connection.client_id
+                and other.connection_id != connection.connection_id
+            ):
+                push.close(other.connection_id)
+                self._connections.remove(other.tenant_id, other.connection_id)
+
+    def close_session(self, tenant_id: str, session_id: str, push: ConnectionPusher) -> int:
+        """Close the connections opened with one session (logout, revocation)."""
+        closed = 0
+        for connection in self._connections.for_tenant(tenant_id):
+            if connection.session_id == session_id:
+                push.close(connection.connection_id)
+                self._connections.remove(tenant_id, connection.connection_id)
+                closed += 1
+        return closed
+
+    def close_all(self, tenant_id: str, push: ConnectionPusher) -> int:
+        """Close every connection of the tenant (account deletion)."""
+        connections = self._connections.for_tenant(tenant_id)
+        for connection in connections:
+            push.close(connection.connection_id)
+            self._connections.remove(tenant_id, connection.connection_id)
+        return len(connections)
+
+    @staticmethod
+    def _post(push: ConnectionPusher, connection_id: str, data: bytes) -> None:
+        # A client that left meanwhile is cleaned up by its $disconnect.
+        with contextlib.suppress(ConnectionGoneError):
+            push.post(connection_id, data)
+
+
+def encode_error(error: UserdbError) -> bytes:
+    return json.dumps(to_websocket_message(error)).encode()
+
+
+def _describe(error: pydantic.ValidationError) -> str:
+    first = error.errors(include_url=False, include_input=False)[0]
+    where = ".".join(str(part) for part in first["loc"]) or "message"
+    return f"Invalid message ({where}: {first['msg']}). Send a JSON object with a known action."

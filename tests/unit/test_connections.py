@@ -1,0 +1,175 @@
+"""The WebSocket protocol's server side (DESIGN §5), with in-memory fakes."""
+
+import json
+import uuid
+
+import pytest
+
+from chalicelib.errors import UnauthorizedError, ValidationError
+from chalicelib.logic.connections import ConnectionService
+from chalicelib.logic.session_cache import SessionCache
+from chalicelib.logic.sessions import ClientInfo, SessionService
+from tests.fakes import (
+    FakeChangeFeed,
+    FakeClock,
+    InMemoryConnectionStore,
+    InMemorySessionStore,
+    RecordingPush,
+)
+
+
+@pytest.fixture
+def parts():
+    clock = FakeClock()
+    sessions = SessionService(
+        InMemorySessionStore(),
+        SessionCache(10, 30, clock),
+        clock,
+        lifetime_seconds=86_400,
+        renew_after_seconds=86_400,
+    )
+    store, feed, push = InMemoryConnectionStore(), FakeChangeFeed(), RecordingPush()
+    service = ConnectionService(sessions, store, feed, clock)
+    token, session = sessions.start("usr_a", ClientInfo())
+    return service, sessions, store, feed, push, token, session
+
+
+CLIENT = str(uuid.uuid4())
+
+
+def send(service, push, connection_id, message):
+    body = message if isinstance(message, str) else json.dumps(message)
+    service.receive(connection_id, body, push)
+    return push.messages_to(connection_id)
+
+
+def test_connect_needs_a_valid_session_and_a_uuid_client_id(parts):
+    service, _, store, _, _, token, _ = parts
+    with pytest.raises(UnauthorizedError):
+        service.connect("c1", "wrong", CLIENT)
+    with pytest.raises(UnauthorizedError):
+        service.connect("c1", None, CLIENT)
+    with pytest.raises(ValidationError):
+        service.connect("c1", token, "not-a-uuid")
+    assert store.connections == {}
+    connection = service.connect("c1", token, CLIENT)
+    assert connection.tenant_id == "usr_a"
+    assert store.get("c1") == connection
+
+
+def test_hello_answers_welcome_then_a_snapshot(parts):
+    service, _, _, feed, push, token, _ = parts
+    feed.write("usr_a", "n1", "one")
+    feed.write("usr_a", "n2", None)
+    service.connect("c1", token, CLIENT)
+    welcome, changes = send(service, push, "c1", {"action": "hello", "since": None})
+    assert welcome == {"type": "welcome", "clientId": CLIENT, "connectionId": "c1", "version": 2}
+    assert changes["snapshot"] is True
+    assert [item["id"] for item in changes["items"]] == ["n1"]
+    assert changes["to"] == 2
+
+
+def test_hello_with_a_current_cursor_gets_no_catch_up(parts):
+    service, _, _, feed, push, token, _ = parts
+    feed.write("usr_a", "n1", "one")
+    service.connect("c1", token, CLIENT)
+    messages = send(service, push, "c1", {"action": "hello", "since": 1})
+    assert [m["type"] for m in messages] == ["welcome"]
+
+
+def test_hello_behind_gets_the_missing_range_and_counts_as_an_ack(parts):
+    service, _, store, feed, push, token, _ = parts
+    for n in range(5):
+        feed.write("usr_a", f"n{n}", "t")
+    service.connect("c1", token, CLIENT)
+    _, changes = send(service, push, "c1", {"action": "hello", "since": 3})
+    assert (changes["from"], changes["to"], changes["snapshot"]) == (3, 5, False)
+    assert [item["version"] for item in changes["items"]] == [4, 5]
+    assert store.get("c1").acked_version == 3
+
+
+def test_a_new_hello_from_the_same_client_replaces_its_older_connections(parts):
+    service, _, store, _, push, token, _ = parts
+    service.connect("old", token, CLIENT)
+    service.connect("other-client", token, str(uuid.uuid4()))
+    service.connect("new", token, CLIENT)
+    send(service, push, "new", {"action": "hello", "since": 0})
+    assert push.closed == ["old"]
+    assert store.get("old") is None
+    assert store.get("other-client") is not None
+
+
+def test_acks_only_raise_the_acked_version(parts):
+    service, _, store, _, push, token, _ = parts
+    service.connect("c1", token, CLIENT)
+    send(service, push, "c1", {"action": "ack", "version": 7})
+    send(service, push, "c1", {"action": "ack", "version": 3})
+    assert store.get("c1").acked_version == 7
+    assert push.messages_to("c1") == []
+
+
+def test_ping_answers_pong_and_catches_up_a_client_behind(parts):
+    service, _, _, feed, push, token, _ = parts
+    feed.write("usr_a", "n1", "one")
+    feed.write("usr_a", "n2", "two")
+    service.connect("c1", token, CLIENT)
+    pong, changes = send(service, push, "c1", {"action": "ping", "version": 1})
+    assert pong == {"type": "pong", "version": 2}
+    assert [item["id"] for item in changes["items"]] == ["n2"]
+    assert send(service, push, "c1", {"action": "ping", "version": 2})[-1]["type"] == "pong"
+
+
+def test_sync_pulls(parts):
+    service, _, _, feed, push, token, _ = parts
+    feed.write("usr_a", "n1", "one")
+    service.connect("c1", token, CLIENT)
+    [changes] = send(service, push, "c1", {"action": "sync", "since": 0})
+    assert changes["items"][0]["id"] == "n1"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[]",
+        "{}",
+        '{"action": "explode"}',
+        '{"action": "ack"}',
+        '{"action": "ack", "version": -1}',
+        '{"action": "ack", "version": "7"}',
+        '{"action": "hello", "since": 1, "extra": true}',
+        "",
+    ],
+)
+def test_malformed_messages_get_an_error_and_the_connection_stays_usable(parts, body):
+    service, _, _, feed, push, token, _ = parts
+    feed.write("usr_a", "n1", "one")
+    service.connect("c1", token, CLIENT)
+    [error] = send(service, push, "c1", body)
+    assert error["type"] == "error"
+    assert error["code"] == "validation_error"
+    assert send(service, push, "c1", {"action": "ping", "version": 1})[-1]["type"] == "pong"
+
+
+def test_messages_on_an_unknown_connection_get_an_error(parts):
+    service, _, _, _, push, _, _ = parts
+    [error] = send(service, push, "ghost", {"action": "ping", "version": 0})
+    assert error["code"] == "unauthorized"
+
+
+def test_revoking_a_session_closes_only_its_connections(parts):
+    service, sessions, store, _, push, token, session = parts
+    other_token, _ = sessions.start("usr_a", ClientInfo())
+    service.connect("mine", token, CLIENT)
+    service.connect("theirs", other_token, str(uuid.uuid4()))
+    assert service.close_session("usr_a", session.id, push) == 1
+    assert push.closed == ["mine"]
+    assert store.get("theirs") is not None
+
+
+def test_disconnect_forgets_the_connection(parts):
+    service, _, store, _, _, token, _ = parts
+    service.connect("c1", token, CLIENT)
+    service.disconnect("c1")
+    service.disconnect("c1")
+    assert store.get("c1") is None
