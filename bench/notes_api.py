@@ -1,10 +1,11 @@
 """Latency of POST /notes and GET /notes through the local REST gateway (real HTTP).
 
-Starts `python -m infra.local up --backend moto` on free ports, signs up one
-user, then times sequential requests over one keep-alive connection. Prints a
-table and writes bench/results/notes_api.json.
+    .venv/bin/python -m bench.notes_api [--creates 300] [--lists 300] [--list-limit 50]
 
-    python -m bench.notes_api [--creates 300] [--lists 300] [--list-limit 50]
+Starts `python -m infra.local up --backend moto` (this project's app, silo
+mode) on free ports, signs up one user, then times sequential requests over one
+keep-alive connection: N creates of a 200-byte note, then M lists of the first
+page. Prints a table and writes bench/results/notes_api.json.
 """
 
 from __future__ import annotations
@@ -15,17 +16,13 @@ import json
 import os
 import platform
 import statistics
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from infra.local.ports import free_port
+from tests.integration.runtime_process import PROJECT_DIR, start_runtime
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "bench" / "results" / "notes_api.json"
-STARTUP_TIMEOUT_S = 60
+RESULTS = Path(__file__).resolve().parent / "results" / "notes_api.json"
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -64,32 +61,11 @@ class Client:
         return response.status, json.loads(raw) if raw else None, elapsed_ms
 
 
-def wait_healthy(port: int, runtime: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if runtime.poll() is not None:
-            raise SystemExit("the local runtime exited during startup")
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-            connection.request("GET", "/api/health")
-            if connection.getresponse().status == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("the local runtime did not become healthy")
-
-
 def run(creates: int, lists: int, list_limit: int) -> dict[str, Any]:
-    port, ddb_port = free_port(), free_port()
-    command = [sys.executable, "-m", "infra.local", "up", "--backend", "moto"]
-    command += ["--port", str(port), "--ddb-port", str(ddb_port)]
-    runtime = subprocess.Popen(
-        command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    load_before = os.getloadavg()[0]
+    runtime = start_runtime(PROJECT_DIR)
     try:
-        wait_healthy(port, runtime)
-        client = Client(port)
+        client = Client(runtime.port)
         status, body, _ = client.call(
             "POST",
             "/auth/signup",
@@ -113,8 +89,7 @@ def run(creates: int, lists: int, list_limit: int) -> dict[str, Any]:
             assert status == 200 and len(body["notes"]) == min(list_limit, creates), body
             list_ms.append(elapsed)
     finally:
-        runtime.terminate()
-        runtime.wait(timeout=30)
+        runtime.stop()
     window = max(1, min(50, creates // 4))
     return {
         "benchmark": "notes_api",
@@ -123,7 +98,11 @@ def run(creates: int, lists: int, list_limit: int) -> dict[str, Any]:
         "transport": "HTTP/1.1 keep-alive to the local REST gateway, sequential",
         "note_text_bytes": len(text.encode()),
         "list_limit": list_limit,
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "machine": {
+            "python": platform.python_version(),
+            "cpus": os.cpu_count(),
+            "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        },
         "create": summary(create_ms),
         "list": summary(list_ms),
         # moto deep-copies the table and its stream records on every TransactWriteItems.
@@ -158,7 +137,8 @@ def main() -> None:
     print_table(result)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"written to {RESULTS.relative_to(ROOT)}")
+    print(f"load average (1 min) before/after: {result['machine']['load_average_1m']}")
+    print(f"written to {RESULTS}")
 
 
 if __name__ == "__main__":
