@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, model_validator
 
 from chalicelib.models.base import RequestModel, ResponseModel
-from chalicelib.models.protocol import Changes
+from chalicelib.models.protocol import Changes, Version
 
 NOTE_ID_PATTERN = r"^note_[a-z0-9]{16}$"
 # DESIGN §3: note text is at most 64 KiB once encoded as UTF-8.
@@ -17,7 +17,6 @@ SYNC_LIMIT_DEFAULT, SYNC_LIMIT_MAX = 500, 1000
 CURSOR_MAX = 512
 
 NoteId = Annotated[str, Field(pattern=NOTE_ID_PATTERN, description="`note_` + 16 of [a-z0-9]")]
-Version = Annotated[int, Field(ge=0, description="the tenant's version counter")]
 
 
 class Note(ResponseModel):

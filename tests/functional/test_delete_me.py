@@ -6,7 +6,9 @@ import json
 
 import pytest
 
-from chalicelib.dal.tables import CONNECTIONS_SUFFIX
+from chalicelib.dal.connections import DynamoConnectionStore
+from chalicelib.dal.tables import CONNECTIONS_SUFFIX, shared_table
+from chalicelib.models.connections import Connection
 
 pytestmark = pytest.mark.parametrize("tenancy", ["silo", "pool"])
 
@@ -27,17 +29,16 @@ def _everything(dynamodb):
 
 
 def _put_connection(dynamodb, settings, tenant_id, connection_id):
-    dynamodb.put_item(
-        TableName=settings.table_name(CONNECTIONS_SUFFIX),
-        Item={
-            "pk": {"S": tenant_id},
-            "sk": {"S": connection_id},
-            "client_id": {"S": "c-1"},
-            "session_id": {"S": "ses_x"},
-            "connected_at": {"N": "1"},
-            "expires": {"N": "9999999999"},
-        },
+    """A live WebSocket connection, stored as the realtime code stores it (with its pointer)."""
+    store = DynamoConnectionStore(shared_table(settings, CONNECTIONS_SUFFIX))
+    connection = Connection(
+        tenant_id=tenant_id,
+        connection_id=connection_id,
+        client_id="c-1",
+        session_id="ses_x",
+        connected_at=1,
     )
+    store.add(connection, expires=9_999_999_999)
 
 
 def test_delete_me_leaves_nothing_of_the_account_in_any_table(api, dynamodb, settings):

@@ -139,3 +139,19 @@ def test_a_malformed_if_match_is_a_400(api, header):
     )
     assert (reply.status, reply.error_code) == (400, "validation_error")
     assert reply.json["error"]["details"][0]["field"] == "If-Match"
+
+
+def test_text_that_is_not_unicode_is_a_400(api):
+    # Given JSON whose string holds a lone surrogate (valid JSON, not valid Unicode)
+    token = api.signup()
+    reply = api.call("POST", "/notes", raw=b'{"text": "\\ud800"}', token=token)
+    # Then it is refused and nothing is stored
+    assert reply.status == 400
+    assert reply.error_code in {"validation_error", "malformed_json"}
+    assert api.call("GET", "/notes", token=token).json["notes"] == []
+
+
+def test_a_version_beyond_any_counter_is_a_400(api):
+    token = api.signup()
+    reply = api.call("GET", f"/sync?since={2**53 + 1}", token=token)
+    assert (reply.status, reply.error_code) == (400, "validation_error")
