@@ -1,4 +1,4 @@
-"""/notes input validation and limits through chalice.test.Client on moto.
+"""/notes and /sync input validation and limits through chalice.test.Client on moto.
 
 Nothing here depends on where tenant data lives, so it runs in silo mode only;
 test_notes_api.py covers the behaviour in both modes.
@@ -155,3 +155,23 @@ def test_a_version_beyond_any_counter_is_a_400(api):
     token = api.signup()
     reply = api.call("GET", f"/sync?since={2**53 + 1}", token=token)
     assert (reply.status, reply.error_code) == (400, "validation_error")
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["?since=-1", "?since=abc", "?limit=0", "?limit=1001", "?since=1&cursor=abc", "?until=3"],
+)
+def test_sync_refuses_bad_parameters(api, query):
+    token = api.signup()
+    reply = api.call("GET", f"/sync{query}", token=token)
+    assert (reply.status, reply.error_code) == (400, "validation_error")
+
+
+def test_sync_refuses_a_list_cursor_and_garbage(api):
+    token = api.signup()
+    for i in range(3):
+        api.call("POST", "/notes", {"text": str(i)}, token=token)
+    list_cursor = api.call("GET", "/notes?limit=1", token=token).json["cursor"]
+    for cursor in (list_cursor, "bm90LWEtY3Vyc29y"):
+        reply = api.call("GET", f"/sync?cursor={cursor}", token=token)
+        assert (reply.status, reply.error_code) == (400, "invalid_cursor")
