@@ -7,6 +7,7 @@ module only adapts it to ASGI, strips the `/api` prefix and serves the web clien
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from infra.local.app_loader import LoadedApp
@@ -39,7 +40,10 @@ def to_starlette_response(result: dict[str, Any]) -> Response:
     return response
 
 
-def build_rest_app(loaded: LoadedApp, web_dir: Path | None) -> Starlette:
+def build_rest_app(
+    loaded: LoadedApp, web_dir: Path | None, extra_routes: Sequence[BaseRoute] = ()
+) -> Starlette:
+    """`/api/...` to the app, `extra_routes` (e.g. the Lambda API), then the web client."""
     gateway = LocalGateway(loaded.app, loaded.config)
 
     async def invoke(request: Request) -> Response:
@@ -66,6 +70,7 @@ def build_rest_app(loaded: LoadedApp, web_dir: Path | None) -> Starlette:
     routes: list[Any] = [
         Route(API_PREFIX, invoke, methods=ALL_METHODS),
         Route(API_PREFIX + "/{path:path}", invoke, methods=ALL_METHODS),
+        *extra_routes,
     ]
     if web_dir is not None and web_dir.is_dir():
         routes.append(Mount("/", StaticFiles(directory=web_dir, html=True)))
