@@ -23,9 +23,12 @@ class DynamoDBLocal:
     endpoint: str
     region: str = "us-east-1"
 
-    def client(self, service: str = "dynamodb") -> Any:
-        """A boto3 client for `service` ("dynamodb" or "dynamodbstreams") on this instance."""
-        return boto3.client(service, endpoint_url=self.endpoint, region_name=self.region)
+    def client(self) -> Any:
+        """A boto3 DynamoDB client on this instance."""
+        return boto3.client("dynamodb", endpoint_url=self.endpoint, region_name=self.region)
+
+    def streams_client(self) -> Any:
+        return boto3.client("dynamodbstreams", endpoint_url=self.endpoint, region_name=self.region)
 
 
 @pytest.fixture(scope="session")

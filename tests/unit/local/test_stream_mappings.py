@@ -29,8 +29,8 @@ def manager(stream, invoker, store=None, safety_poll_s=60.0):
     )
 
 
-async def until(predicate, timeout=5.0):
-    deadline = asyncio.get_running_loop().time() + timeout
+async def until(predicate, within=5.0):
+    deadline = asyncio.get_running_loop().time() + within
     while not predicate():
         assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
         await asyncio.sleep(0.005)

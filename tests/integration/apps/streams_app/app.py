@@ -2,7 +2,7 @@
 
 Both handlers append what they receive to the JSON-lines file RECORDER_FILE. The pure
 function fails on demand, by attributes of the records' new image:
-- `fail` = "error": raise while the record has been seen at most `times` times (N; always if absent);
+- `fail` = "error": raise while the record was seen at most `times` (N) times (always if absent);
 - `fail` = "item": report the record in batchItemFailures, likewise.
 """
 
@@ -11,8 +11,9 @@ import os
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
-from chalice import Chalice
+from chalice.app import Chalice
 
 app = Chalice(app_name="streams-test")
 
@@ -34,7 +35,7 @@ def _record(function, event, context):
         "received_at": time.time(),
         "event": event,
     }
-    with _lock, open(os.environ["RECORDER_FILE"], "a") as out:
+    with _lock, Path(os.environ["RECORDER_FILE"]).open("a") as out:
         out.write(json.dumps(line) + "\n")
 
 
