@@ -6,6 +6,7 @@ front (dynamodb_front.py) listens on --ddb-port and passes every request to them
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Protocol
 
@@ -56,6 +57,8 @@ class MotoBackend:
     def start(self) -> str:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy, only when chosen
 
+        # Its HTTP server logs every request; the front already sees them all.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
         server.start()
         self._server = server

@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,6 +143,7 @@ class MappingManager:
         self._by_table: dict[str, set[str]] = {}
         self._pending: dict[str, list[ChaliceSource]] = {}  # app sources waiting for their table
         self._lock = asyncio.Lock()
+        self._background: set[asyncio.Task[Any]] = set()  # held, or the loop may drop them
 
     # -- wiring -------------------------------------------------------------------------
 
@@ -284,7 +285,12 @@ class MappingManager:
             elif table in self._pending:
                 sources = self._pending.pop(table)
                 for source in sources:
-                    asyncio.get_running_loop().create_task(self.add_chalice_source(source))
+                    self._in_background(self.add_chalice_source(source))
+
+    def _in_background(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     def wake_table(self, table: str) -> None:
         for mapping_id in self._by_table.get(table, ()):

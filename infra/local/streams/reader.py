@@ -126,6 +126,7 @@ class ShardReader:
         iterator: str | None = await self._new_iterator()
         last_read = -math.inf
         more = True  # read once at start: records may have arrived while nobody listened
+        trimmed_in_a_row = 0
         while not self._stopping:
             now = self._clock()
             expired = self._batcher.take_expired(self._wall_clock())
@@ -159,6 +160,15 @@ class ShardReader:
                 iterator = await self._new_iterator()
                 more = True
                 continue
+            except TrimmedError:
+                # DynamoDB Local says so when an iterator made on an empty shard points
+                # before the shard's first record; a new iterator reads from that record.
+                trimmed_in_a_row += 1
+                if trimmed_in_a_row > 1:
+                    await self._sleep_until(self._clock() + ERROR_BACKOFF_S)
+                iterator = await self._new_iterator()
+                more = True
+                continue
             except (StreamGoneError, asyncio.CancelledError):
                 raise
             except Exception as error:
@@ -167,6 +177,7 @@ class ShardReader:
                 more = True
                 continue
             self.reads += 1
+            trimmed_in_a_row = 0
             more = len(records) >= READ_LIMIT
             if records:
                 self._last_fetched = sequence_number(records[-1])

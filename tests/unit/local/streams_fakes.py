@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.local.streams.batching import FunctionResult
-from infra.local.streams.source import Position, Shard, StreamGoneError
+from infra.local.streams.source import Position, Shard, StreamGoneError, TrimmedError
 
 STREAM_ARN = "arn:aws:dynamodb:ddblocal:000000000000:table/things/stream/2026-01-01T00:00:00.000"
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:000000000000:function:app-local-handler"
@@ -49,6 +49,8 @@ class FakeStream:
         self.shard_map: dict[str, FakeShard] = {}
         self.gone = False
         self.reads = 0
+        # Like DynamoDB Local: reads that fail as "trimmed" though nothing was (see reader.py).
+        self.spurious_trims = 0
 
     def add(self, shard_id: str, *sequences: int) -> None:
         shard = self.shard_map.setdefault(shard_id, FakeShard())
@@ -85,6 +87,9 @@ class FakeStream:
         shard_id, index_text = iterator.split("|")
         index = int(index_text)
         shard = self.shard_map[shard_id]
+        if self.spurious_trims and shard.records:
+            self.spurious_trims -= 1
+            raise TrimmedError(iterator)
         found = shard.records[index : index + 1000]
         end = index + len(found)
         if shard.closed and end >= len(shard.records):

@@ -203,3 +203,25 @@ def test_app_sources_wait_for_their_table_and_keep_a_stable_id():
     # Then the mapping exists, on the local stream, with the decorator's batch size
     listed = asyncio.run(scenario())
     assert [(m["EventSourceArn"], m["BatchSize"]) for m in listed] == [(STREAM_ARN, 5)]
+
+
+def test_a_spuriously_trimmed_read_gets_a_new_iterator_and_loses_nothing():
+    async def scenario():
+        # Given a mapping on an empty shard, and a backend that answers "trimmed" once
+        stream = FakeStream()
+        stream.add("s1")
+        invoker = RecordingInvoker()
+        mappings = manager(stream, invoker)
+        await mappings.start([])
+        await mappings.create(create_body())
+        await asyncio.sleep(0.05)
+        stream.spurious_trims = 1
+        # When a record is written
+        stream.add("s1", 1)
+        mappings.notice(write())
+        await until(lambda: invoker.batches)
+        await mappings.stop()
+        return invoker.batches
+
+    # Then it is delivered once
+    assert asyncio.run(scenario()) == [[1]]
