@@ -246,7 +246,7 @@ def test_ttl_sweeper_removes_expired_items_as_service_removes(stack: Stack) -> N
         ]
 
     # When the sweeper runs / Then the expired item is gone and its REMOVE says TTL did it
-    found = stack.recorder.wait_for(lambda inv: removals(inv))
+    found = stack.recorder.wait_for(lambda inv: bool(removals(inv)))
     [removal] = removals(found)
     assert removal["dynamodb"]["Keys"] == {"pk": {"S": "old"}}
     assert removal["userIdentity"] == {"type": "Service", "principalId": "dynamodb.amazonaws.com"}

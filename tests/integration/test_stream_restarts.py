@@ -12,8 +12,6 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-import pytest
-
 from infra.local.config import PROJECT_DIR
 from tests.integration.test_stream_mappings import APP_DIR, Stack, batches, require_dynamodb_local
 from tests.support.local_runtime import Recorder, RuntimeProcess

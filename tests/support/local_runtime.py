@@ -1,4 +1,4 @@
-"""`python -m infra.local up` as a subprocess on free ports, for integration tests and benchmarks."""
+"""`python -m infra.local up` as a subprocess on free ports, for integration tests and benches."""
 
 from __future__ import annotations
 
@@ -93,7 +93,7 @@ class RuntimeProcess:
 
     def children(self) -> list[int]:
         """Direct child processes (the DynamoDB Local JVM)."""
-        found = []
+        found: list[int] = []
         for task in Path(f"/proc/{self.pid}/task").iterdir():
             text = (task / "children").read_text().split()
             found.extend(int(pid) for pid in text)

@@ -82,6 +82,9 @@ class ShardReader:
         self._stopping = False
         self._event = asyncio.Event()
         self._last_fetched: str | None = self._progress.checkpoint
+        self._iterator: str | None = None
+        self._more = True
+        self._trimmed_in_a_row = 0
         self.reads = 0
 
     def wake(self) -> None:
@@ -123,10 +126,9 @@ class ShardReader:
             return ReaderEnd.GONE
 
     async def _run(self) -> ReaderEnd:
-        iterator: str | None = await self._new_iterator()
+        self._iterator = await self._new_iterator()
         last_read = -math.inf
-        more = True  # read once at start: records may have arrived while nobody listened
-        trimmed_in_a_row = 0
+        self._more = True  # read once at start: records may have arrived while nobody listened
         while not self._stopping:
             now = self._clock()
             expired = self._batcher.take_expired(self._wall_clock())
@@ -135,54 +137,53 @@ class ShardReader:
             if self._batcher.ready(now):
                 await self._deliver_one()
                 continue
-            if iterator is None and not len(self._batcher):
+            if self._iterator is None and not len(self._batcher):
                 self._progress.done = True
                 self._on_progress(self.mapping)
                 return ReaderEnd.DONE
-            wants_read = iterator is not None and not self._batcher.blocked
             read_at = math.inf
-            if wants_read:
-                read_at = last_read + (
-                    self._interval if (self._dirty or more) else self._safety_poll()
-                )
+            if self._iterator is not None and not self._batcher.blocked:
+                pause = self._interval if (self._dirty or self._more) else self._safety_poll()
+                read_at = last_read + pause
             due = self._batcher.due_at()
             wake_at = min(read_at, math.inf if due is None else due)
             if wake_at > now:
                 await self._sleep_until(wake_at)
-                continue
-            if read_at > now or iterator is None:
-                continue
-            self._dirty = False
-            last_read = now
-            try:
-                records, iterator = await self._source.records(iterator)
-            except IteratorExpiredError:
-                iterator = await self._new_iterator()
-                more = True
-                continue
-            except TrimmedError:
-                # DynamoDB Local says so when an iterator made on an empty shard points
-                # before the shard's first record; a new iterator reads from that record.
-                trimmed_in_a_row += 1
-                if trimmed_in_a_row > 1:
-                    await self._sleep_until(self._clock() + ERROR_BACKOFF_S)
-                iterator = await self._new_iterator()
-                more = True
-                continue
-            except (StreamGoneError, asyncio.CancelledError):
-                raise
-            except Exception as error:
-                log.warning("reading shard %s failed (%s); retrying", self.shard_id, error)
-                await self._sleep_until(self._clock() + ERROR_BACKOFF_S)
-                more = True
-                continue
-            self.reads += 1
-            trimmed_in_a_row = 0
-            more = len(records) >= READ_LIMIT
-            if records:
-                self._last_fetched = sequence_number(records[-1])
-                self._batcher.add(records, self._clock())
+            elif read_at <= now:
+                self._dirty = False
+                last_read = now
+                await self._read()
         return ReaderEnd.STOPPED
+
+    async def _read(self) -> None:
+        """One GetRecords into the batcher; iterator trouble is repaired, not raised."""
+        assert self._iterator is not None
+        self._more = True
+        try:
+            records, self._iterator = await self._source.records(self._iterator)
+        except IteratorExpiredError:
+            self._iterator = await self._new_iterator()
+            return
+        except TrimmedError:
+            # DynamoDB Local says so when an iterator made on an empty shard points
+            # before the shard's first record; a new iterator reads from that record.
+            self._trimmed_in_a_row += 1
+            if self._trimmed_in_a_row > 1:
+                await self._sleep_until(self._clock() + ERROR_BACKOFF_S)
+            self._iterator = await self._new_iterator()
+            return
+        except (StreamGoneError, asyncio.CancelledError):
+            raise
+        except Exception as error:
+            log.warning("reading shard %s failed (%s); retrying", self.shard_id, error)
+            await self._sleep_until(self._clock() + ERROR_BACKOFF_S)
+            return
+        self.reads += 1
+        self._trimmed_in_a_row = 0
+        self._more = len(records) >= READ_LIMIT
+        if records:
+            self._last_fetched = sequence_number(records[-1])
+            self._batcher.add(records, self._clock())
 
     async def _deliver_one(self) -> None:
         batch = self._batcher.next_batch()
