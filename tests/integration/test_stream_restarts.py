@@ -12,6 +12,8 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from infra.local.config import PROJECT_DIR
 from tests.integration.test_stream_mappings import APP_DIR, Stack, batches, require_dynamodb_local
 from tests.support.local_runtime import Recorder, RuntimeProcess
@@ -34,7 +36,9 @@ def wait_dead(pid: int, within: float = 15.0) -> bool:
     return True
 
 
-def test_a_restart_replays_nothing_and_loses_nothing(tmp_path: Path) -> None:
+def test_a_restart_replays_nothing_and_loses_nothing(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     require_dynamodb_local()
     events_table = f"events-{uuid.uuid4().hex[:8]}"
     recorder = Recorder(tmp_path / "recorded.jsonl")
@@ -49,6 +53,7 @@ def test_a_restart_replays_nothing_and_loses_nothing(tmp_path: Path) -> None:
 
     # Given a runtime on DynamoDB Local with a mapping made through the Lambda API
     first = Stack(runtime(), recorder, events_table)
+    request.addfinalizer(lambda: print("first run:\n" + "".join(first.runtime.output)))
     first.create_table(events_table)
     table, stream_arn = first.create_table()
     mapping_id = first.map(stream_arn)
@@ -66,6 +71,7 @@ def test_a_restart_replays_nothing_and_loses_nothing(tmp_path: Path) -> None:
     assert wait_dead(java), "DynamoDB Local outlived the runtime"
     # And the runtime starts again on the same data dir, and more is written
     second = Stack(runtime(), recorder, events_table)
+    request.addfinalizer(lambda: print("second run:\n" + "".join(second.runtime.output)))
     try:
         listed = second.lambda_api.list_event_source_mappings(
             FunctionName="streams-test-local-recorder"

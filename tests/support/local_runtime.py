@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -73,10 +74,22 @@ class RuntimeProcess:
         )
         ready = threading.Event()
         threading.Thread(target=self._pump, args=(ready,), daemon=True).start()
-        if not ready.wait(timeout) or self.process.poll() is not None:
+        deadline = time.monotonic() + timeout
+        if not ready.wait(timeout) or not self._listening(deadline):
             self.stop()
             raise RuntimeError("runtime did not start:\n" + "".join(self.output))
         return self
+
+    def _listening(self, deadline: float) -> bool:
+        """The ready line comes just before the gateways bind: wait for the REST port too."""
+        while self.process is not None and self.process.poll() is None:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+                    return True
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return False
 
     def _pump(self, ready: threading.Event) -> None:
         assert self.process is not None and self.process.stdout is not None
