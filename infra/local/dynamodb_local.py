@@ -74,7 +74,7 @@ def find_java() -> str:
     return java
 
 
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+def die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
     # Linux only: the kernel sends SIGTERM to Java when the thread that started it dies,
     # so even a runtime killed with SIGKILL leaves no Java behind.
     with contextlib.suppress(OSError, AttributeError):
@@ -127,7 +127,7 @@ class DynamoDBLocalProcess:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            preexec_fn=_die_with_parent,  # noqa: PLW1509 - only prctl, before exec
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl, before exec
         )
         atexit.register(self.stop)
         deadline = time.monotonic() + timeout

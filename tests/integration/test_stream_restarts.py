@@ -53,6 +53,7 @@ def test_a_restart_replays_nothing_and_loses_nothing(
 
     # Given a runtime on DynamoDB Local with a mapping made through the Lambda API
     first = Stack(runtime(), recorder, events_table)
+    request.addfinalizer(first.runtime.stop)
     request.addfinalizer(lambda: print("first run:\n" + "".join(first.runtime.output)))
     first.create_table(events_table)
     table, stream_arn = first.create_table()
@@ -71,6 +72,7 @@ def test_a_restart_replays_nothing_and_loses_nothing(
     assert wait_dead(java), "DynamoDB Local outlived the runtime"
     # And the runtime starts again on the same data dir, and more is written
     second = Stack(runtime(), recorder, events_table)
+    request.addfinalizer(second.runtime.stop)
     request.addfinalizer(lambda: print("second run:\n" + "".join(second.runtime.output)))
     try:
         listed = second.lambda_api.list_event_source_mappings(
@@ -96,12 +98,12 @@ def test_a_restart_replays_nothing_and_loses_nothing(
     assert app_delivered == {"e1": 1, "e2": 1}
 
 
-def test_java_dies_with_a_killed_runtime(tmp_path: Path) -> None:
+def test_java_dies_with_a_killed_runtime(tmp_path: Path, request: pytest.FixtureRequest) -> None:
     require_dynamodb_local()
     # Given a running runtime and its DynamoDB Local child
-    runtime = RuntimeProcess(
-        APP_DIR, tmp_path / "data", env={"RECORDER_FILE": str(tmp_path / "r")}
-    ).start()
+    runtime = RuntimeProcess(APP_DIR, tmp_path / "data", env={"RECORDER_FILE": str(tmp_path / "r")})
+    request.addfinalizer(runtime.stop)
+    runtime.start()
     [java] = runtime.children()
     # When the runtime is killed outright (no chance to clean up)
     runtime.stop(signal.SIGKILL)

@@ -17,7 +17,7 @@ from typing import Any
 import boto3
 
 from infra.local.config import PROJECT_DIR
-from infra.local.dynamodb_local import find_install, find_java
+from infra.local.dynamodb_local import die_with_parent, find_install, find_java
 from infra.local.ports import free_port
 
 READY_LINE = "local runtime up in"
@@ -71,6 +71,8 @@ class RuntimeProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # A runtime left by a failed test stops (gracefully) when the test process exits.
+            preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl, before exec
         )
         ready = threading.Event()
         threading.Thread(target=self._pump, args=(ready,), daemon=True).start()
