@@ -142,6 +142,7 @@ class MappingManager:
         self._workers: dict[str, _Worker] = {}
         self._by_table: dict[str, set[str]] = {}
         self._pending: dict[str, list[ChaliceSource]] = {}  # app sources waiting for their table
+        self._sources: dict[str, ChaliceSource] = {}  # app sources by mapping id
         self._lock = asyncio.Lock()
         self._background: set[asyncio.Task[Any]] = set()  # held, or the loop may drop them
 
@@ -199,6 +200,9 @@ class MappingManager:
         mapping.last_processing_result = "PROBLEM: Stream not found"
         mapping.enabled = False
         self._store.save(mapping)
+        source = self._sources.get(mapping.uuid)
+        if source is not None:  # the app's own mapping follows its table when it comes back
+            self._pending.setdefault(mapping.table, []).append(source)
 
     # -- start and stop -----------------------------------------------------------------
 
@@ -245,6 +249,7 @@ class MappingManager:
             self._pending.setdefault(table, []).append(source)
             return
         mapping_id = chalice_mapping_id(source.function_arn, table)
+        self._sources[mapping_id] = source
         mapping = self._mappings.get(mapping_id)
         fresh = mapping is None or mapping.event_source_arn != stream_arn
         if mapping is not None and fresh:

@@ -225,3 +225,34 @@ def test_a_spuriously_trimmed_read_gets_a_new_iterator_and_loses_nothing():
 
     # Then it is delivered once
     assert asyncio.run(scenario()) == [[1]]
+
+
+def test_an_app_mapping_follows_its_table_when_it_is_recreated():
+    async def scenario():
+        # Given the app's mapping on a table, which is deleted
+        stream = FakeStream()
+        stream.add("s1", 1)
+        invoker = RecordingInvoker()
+        mappings = manager(stream, invoker)
+        arn = "arn:aws:dynamodb:us-east-1:1:table/things/stream/x"
+        await mappings.start([ChaliceSource(FUNCTION_ARN, arn, starting_position="TRIM_HORIZON")])
+        await until(lambda: invoker.batches == [[1]])
+        stream.gone = True
+        mappings.notice(Notice(NoticeKind.SCHEMA, "DeleteTable", frozenset({"things"})))
+        await until(
+            lambda: mappings.list_mappings()["EventSourceMappings"][0]["State"] == "Disabled"
+        )
+        # When the table comes back with a new stream
+        new_arn = STREAM_ARN.replace("2026-01-01", "2027-01-01")
+        fresh = FakeStream(new_arn)
+        fresh.add("s9", 7)
+        mappings.source = fresh
+        mappings.notice(Notice(NoticeKind.SCHEMA, "CreateTable", frozenset({"things"})))
+        await until(lambda: invoker.batches == [[1], [7]])
+        listed = mappings.list_mappings()["EventSourceMappings"]
+        await mappings.stop()
+        return listed, new_arn
+
+    # Then the same mapping reads the new stream from its start
+    listed, new_arn = asyncio.run(scenario())
+    assert [(m["EventSourceArn"], m["State"]) for m in listed] == [(new_arn, "Enabled")]
