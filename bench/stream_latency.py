@@ -4,7 +4,9 @@ Starts `python -m infra.local up` (DynamoDB Local by default) with the test app 
 tests/integration/apps/streams_app, maps its `recorder` function to a table through the
 Lambda API, then measures, from just before each PutItem to the moment the handler runs:
 - "leading edge": writes spaced wider than --stream-interval (a quiet stream, read at once);
-- "burst": writes 10 ms apart (they wait for the next read, at most one interval).
+- "burst": writes 10 ms apart (they wait for the next read, at most one interval);
+and the part after PutItem answered (the runtime's own share: wake, GetRecords, invoke).
+With --data-dir on disk, DynamoDB Local's PutItem waits for SQLite's fsync.
 Prints a table and writes bench/results/stream_latency.json.
 
     .venv/bin/python -m bench.stream_latency [--backend moto] [--writes 200]
@@ -95,21 +97,24 @@ def measure(
         dynamodb.put_item(TableName=table, Item={"pk": {"S": f"{label}-warm-{warm}"}})
         tail.wait(f"{label}-warm-{warm}")
         time.sleep(0.15)
-    latencies, puts, sent = [], [], {}
+    latencies, after_put, puts, sent = [], [], [], {}
     for n in range(writes):
         key = f"{label}-{n}"
         started = time.time()
         dynamodb.put_item(TableName=table, Item={"pk": {"S": key}, "n": {"N": str(n)}})
-        puts.append((time.time() - started) * 1000)
-        sent[key] = started
+        answered = time.time()
+        puts.append((answered - started) * 1000)
+        sent[key] = (started, answered)
         if spacing_s >= 0.1:
-            latencies.append((tail.wait(key) - started) * 1000)
+            tail.wait(key)
         time.sleep(spacing_s)
-    for key, started in sent.items():
-        if spacing_s < 0.1:
-            latencies.append((tail.wait(key) - started) * 1000)
+    for key, (started, answered) in sent.items():
+        received = tail.wait(key)
+        latencies.append((received - started) * 1000)
+        after_put.append((received - answered) * 1000)
     return {
         "write_to_handler": summary(latencies),
+        "put_answered_to_handler": summary(after_put),
         "put_item": summary(puts),
         "spacing_ms": spacing_s * 1000,
     }
@@ -159,6 +164,7 @@ def main() -> None:
     rows = [
         ("write -> handler, quiet stream", quiet["write_to_handler"]),
         ("write -> handler, burst (10 ms)", burst["write_to_handler"]),
+        ("  of which after PutItem answered", quiet["put_answered_to_handler"]),
         ("PutItem through the front", quiet["put_item"]),
     ]
     for name, s in rows:

@@ -31,7 +31,7 @@ from infra.local.streams.store import MappingStore
 log = logging.getLogger("userdb.local.streams")
 
 # Idle shards together make at most this many safety reads a second.
-SAFETY_READS_PER_SECOND = 2.0
+SAFETY_READS_PER_SECOND = 0.5
 
 
 @dataclass(frozen=True)
