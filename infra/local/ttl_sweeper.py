@@ -8,7 +8,7 @@ import asyncio
 import logging
 import math
 import time
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -60,6 +60,7 @@ class _TableTtl:
     keys: list[str]
     next_due: float = 0.0
     scanned_at: float = -math.inf
+    written: bool = False  # a write was noticed since the current scan began
 
 
 class TtlSweeper:
@@ -77,6 +78,7 @@ class TtlSweeper:
         self.interval_s = interval_s
         self._clock = clock
         self._tables: dict[str, _TableTtl] = {}
+        self._schema_changes: Counter[str] = Counter()
         self.deleted = 0
 
     def notice(self, notice: Notice) -> None:
@@ -84,8 +86,10 @@ class TtlSweeper:
         for table in notice.tables:
             if notice.kind is NoticeKind.SCHEMA:
                 self._tables.pop(table, None)
+                self._schema_changes[table] += 1
             elif table in self._tables:
                 self._tables[table].next_due = 0.0
+                self._tables[table].written = True
 
     async def run(self) -> None:
         while True:
@@ -94,6 +98,8 @@ class TtlSweeper:
                 await self.sweep()
             except (OSError, DynamoDBError) as error:
                 log.warning("TTL sweep failed: %s", error)
+            except Exception:
+                log.exception("TTL sweep failed")
 
     async def _table_names(self) -> list[str]:
         names: list[str] = []
@@ -125,7 +131,11 @@ class TtlSweeper:
             try:
                 info = self._tables.get(table)
                 if info is None:
-                    info = self._tables[table] = await self._describe(table)
+                    changes = self._schema_changes[table]
+                    info = await self._describe(table)
+                    if changes != self._schema_changes[table]:
+                        continue  # changed while described: describe it again next time
+                    self._tables[table] = info
                 now = self._clock()
                 if info.attribute is None:
                     continue
@@ -142,6 +152,7 @@ class TtlSweeper:
     async def _sweep_table(self, table: str, info: _TableTtl, now: float) -> int:
         assert info.attribute is not None
         names = {f"#k{i}": key for i, key in enumerate(info.keys)} | {"#ttl": info.attribute}
+        info.written = False
         expired: list[tuple[dict[str, Any], dict[str, Any]]] = []
         next_due = math.inf
         start: dict[str, Any] | None = None
@@ -184,7 +195,7 @@ class TtlSweeper:
             except DynamoDBError as error:
                 if error.code != "ConditionalCheckFailedException":
                     raise
-        info.next_due, info.scanned_at = next_due, now
+        info.next_due, info.scanned_at = (0.0 if info.written else next_due), now
         if deleted:
             log.info("TTL: deleted %d expired item(s) of %s", deleted, table)
             self._on_deleted(table)

@@ -8,6 +8,7 @@ from typing import Any
 
 # What Lambda adds to a record that DynamoDB's TTL process caused.
 TTL_USER_IDENTITY = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+EVENT_NAMES = {"INSERT", "MODIFY", "REMOVE"}
 
 
 def sequence_number(record: dict[str, Any]) -> str:
@@ -37,9 +38,15 @@ def to_lambda_record(
     backends leave them out or say "ddblocal"), ApproximateCreationDateTime numeric."""
     change = dict(record["dynamodb"])
     change["ApproximateCreationDateTime"] = creation_time(record)
+    event_name = record["eventName"]
+    if event_name not in EVENT_NAMES:
+        # DynamoDB Local 3.x expires TTL items itself, and names those REMOVE records
+        # "UNKNOWN_TO_SDK_VERSION": they are TTL's deletions.
+        event_name = "REMOVE"
+        user_identity = user_identity or TTL_USER_IDENTITY
     converted: dict[str, Any] = {
         "eventID": record["eventID"],
-        "eventName": record["eventName"],
+        "eventName": event_name,
         "eventVersion": record.get("eventVersion", "1.1"),
         "eventSource": "aws:dynamodb",
         "awsRegion": region,

@@ -71,3 +71,16 @@ def test_a_rewritten_item_is_not_taken_for_a_ttl_removal():
     record["dynamodb"]["OldImage"] = {"pk": {"S": "k1"}, "expires": {"N": "900"}}
     # When identified / Then it is the user's
     assert removals.identify("things", record, now=1_001.0) is None
+
+
+def test_dynamodb_locals_own_ttl_removals_become_service_removes():
+    # Given a record of DynamoDB Local 3.x's own TTL deletion (an event name no SDK knows)
+    record = stream_record(4, key="k4", event_name="UNKNOWN_TO_SDK_VERSION")
+    del record["dynamodb"]["NewImage"]
+    record["dynamodb"]["OldImage"] = {"pk": {"S": "k4"}, "expires": {"N": "100"}}
+    # When converted
+    event = to_lambda_event([to_lambda_record(record, STREAM_ARN, "us-east-1")])
+    # Then it is the REMOVE that AWS's TTL would send
+    parsed = DynamoDBStreamModel.model_validate(event)
+    assert parsed.Records[0].eventName == "REMOVE"
+    assert event["Records"][0]["userIdentity"] == TTL_USER_IDENTITY
