@@ -68,13 +68,13 @@ class TtlSweeper:
         self,
         api: DynamoDBApi,
         removals: TtlRemovals,
-        on_deleted: Callable[[str], None],
+        on_swept: Callable[[str], None],
         interval_s: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._api = api
         self._removals = removals
-        self._on_deleted = on_deleted
+        self._on_swept = on_swept
         self.interval_s = interval_s
         self._clock = clock
         self._tables: dict[str, _TableTtl] = {}
@@ -198,5 +198,7 @@ class TtlSweeper:
         info.next_due, info.scanned_at = (0.0 if info.written else next_due), now
         if deleted:
             log.info("TTL: deleted %d expired item(s) of %s", deleted, table)
-            self._on_deleted(table)
+        # Wake the readers even when nothing was left to delete: DynamoDB Local's own TTL
+        # may have deleted the items, and its deletions do not pass through the front.
+        self._on_swept(table)
         return deleted
