@@ -18,6 +18,7 @@ from tests.support.local_runtime import RuntimeProcess
 
 APP_DIR = Path(__file__).resolve().parents[1] / "tests" / "integration" / "apps" / "streams_app"
 RESULTS = Path(__file__).resolve().parent / "results" / "idle_streams.json"
+RESULTS_NO_TTL = RESULTS.with_name("idle_streams_no_ttl.json")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -43,10 +44,15 @@ def main() -> None:
     parser.add_argument("--tables", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--settle", type=float, default=15.0)
+    parser.add_argument("--no-ttl", action="store_true", help="tables without TTL")
+    parser.add_argument("--safety-poll", type=float, default=30.0, help="--stream-safety-poll")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         runtime = RuntimeProcess(
-            APP_DIR, Path(folder) / "data", env={"RECORDER_FILE": str(Path(folder) / "r")}
+            APP_DIR,
+            Path(folder) / "data",
+            args=["--stream-safety-poll", str(args.safety_poll)],
+            env={"RECORDER_FILE": str(Path(folder) / "r")},
         )
         runtime.start()
         try:
@@ -68,10 +74,11 @@ def main() -> None:
                         "StreamViewType": "NEW_AND_OLD_IMAGES",
                     },
                 )["TableDescription"]["LatestStreamArn"]
-                dynamodb.update_time_to_live(
-                    TableName=table,
-                    TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"},
-                )
+                if not args.no_ttl:
+                    dynamodb.update_time_to_live(
+                        TableName=table,
+                        TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires"},
+                    )
                 dynamodb.put_item(TableName=table, Item={"pk": {"S": "first"}})
                 lambda_api.create_event_source_mapping(
                     EventSourceArn=arn,
@@ -85,23 +92,30 @@ def main() -> None:
             runtime.stop()
     result = {
         "tables": args.tables,
+        "ttl": not args.no_ttl,
+        "safety_poll_s": args.safety_poll,
         "seconds": args.seconds,
         "provisioning_s": round(provisioning_s, 1),
         "cpu_percent_no_tables": empty,
         "cpu_percent_with_tables": loaded,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    path = RESULTS_NO_TTL if args.no_ttl else RESULTS
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
     print(
         f"idle CPU (% of one core) over {args.seconds:.0f} s; {args.tables} tables, "
-        "each with a stream, TTL and an event source mapping"
+        + (
+            "each with a stream and an event source mapping"
+            if args.no_ttl
+            else "each with a stream, TTL and an event source mapping"
+        )
     )
     print(f"{'process':<18}{'no tables':>12}{f'{args.tables} tables':>14}")
     for name in pids:
         print(f"{name:<18}{empty[name]:>12}{loaded[name]:>14}")
     print(f"(made the {args.tables} tables and mappings in {provisioning_s:.1f} s)")
-    print(f"wrote {RESULTS}")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
