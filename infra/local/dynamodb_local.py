@@ -128,6 +128,9 @@ class DynamoDBLocalProcess:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl, before exec
+            # Its own session: Ctrl-C reaches the runtime only, which stops Java last,
+            # after the mappings have saved their checkpoints.
+            start_new_session=True,
         )
         atexit.register(self.stop)
         deadline = time.monotonic() + timeout

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
 
+from tests.support.dynamodb_local import DynamoDBLocal
 from tests.support.local_runtime import Recorder, RuntimeProcess, dynamodb_local_missing
 
 APP_DIR = Path(__file__).parent / "apps" / "streams_app"
@@ -257,3 +258,53 @@ def test_ttl_sweeper_removes_expired_items_as_service_removes(stack: Stack) -> N
     stack.dynamodb.delete_item(TableName=table, Key={"pk": {"S": "live"}})
     found = stack.recorder.wait_for(lambda inv: len(removals(inv)) == 2)
     assert "userIdentity" not in removals(found)[1]
+
+
+def test_the_endpoint_backend_fronts_any_dynamodb_url(
+    dynamodb_local: DynamoDBLocal, tmp_path: Path
+) -> None:
+    # Given the runtime pointed at a DynamoDB it does not own (the session's DynamoDB Local)
+    events_table = f"events-{uuid.uuid4().hex[:8]}"
+    recorder = Recorder(tmp_path / "recorded.jsonl")
+    runtime = RuntimeProcess(
+        APP_DIR,
+        tmp_path / "data",
+        backend="endpoint",
+        args=["--endpoint", dynamodb_local.endpoint, "--stream-interval", "20"],
+        env={"RECORDER_FILE": str(recorder.path), "EVENTS_TABLE": events_table},
+    ).start()
+    try:
+        stack = Stack(runtime, recorder, events_table)
+        stack.create_table(events_table)
+        # When an item is written through the front
+        stack.put(events_table, "via-endpoint")
+        # Then the app's handler gets it, and the table is in the backend itself
+        recorder.wait_for(lambda inv: ["via-endpoint"] in batches(inv, events_table, "on_event"))
+        assert events_table in dynamodb_local.client().list_tables()["TableNames"]
+    finally:
+        runtime.stop()
+
+
+def test_a_disabled_mapping_resumes_where_it_stopped(stack: Stack) -> None:
+    # Given a working mapping
+    table, stream_arn = stack.create_table()
+    mapping_id = stack.map_and_settle(table, stream_arn)
+    # When it is disabled through UpdateEventSourceMapping and items are written
+    answer = stack.lambda_api.update_event_source_mapping(
+        UUID=mapping_id, Enabled=False, BatchSize=7
+    )
+    assert answer["State"] == "Disabling"
+    current = stack.lambda_api.get_event_source_mapping(UUID=mapping_id)
+    assert (current["State"], current["BatchSize"]) == ("Disabled", 7)
+    stack.put(table, "while-off")
+    stack.put(stack.events_table, f"marker-off-{table}")
+    stack.recorder.wait_for(
+        lambda inv: [f"marker-off-{table}"] in batches(inv, stack.events_table, "on_event")
+    )
+    assert ["while-off"] not in batches(stack.recorder.invocations(), table)
+    # Then enabling it delivers what was written meanwhile
+    assert (
+        stack.lambda_api.update_event_source_mapping(UUID=mapping_id, Enabled=True)["State"]
+        == "Enabling"
+    )
+    stack.recorder.wait_for(lambda inv: ["while-off"] in batches(inv, table))
