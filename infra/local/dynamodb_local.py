@@ -110,6 +110,7 @@ class DynamoDBLocalProcess:
             "-jar",
             str(install.jar),
             "-sharedDb",
+            "-disableTelemetry",  # it would try to reach AWS
             *storage,
             "-port",
             str(self.port),
