@@ -154,8 +154,13 @@ def main() -> None:
         "burst": burst,
         "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    path = (
+        RESULTS
+        if args.backend == "dynamodb-local"
+        else RESULTS.with_stem(f"stream_latency_{args.backend}")
+    )
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
     print(
         f"backend {args.backend}, stream interval {args.stream_interval} ms, "
         f"start-up {startup_s:.2f} s until listening ({reported})"
@@ -171,7 +176,7 @@ def main() -> None:
         print(
             f"{name:<34}{s['n']:>5}{s['p50_ms']:>9}{s['p90_ms']:>9}{s['p99_ms']:>9}{s['max_ms']:>9}"
         )
-    print(f"wrote {RESULTS}")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":
