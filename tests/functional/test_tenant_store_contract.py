@@ -1,15 +1,13 @@
 """The TenantStore contract, run against every backend by one parametrised fixture.
 
-Backends: the in-memory fake, moto (silo and pool tables) and, as soon as
-tests/support/dynamodb_local.py provides the `dynamodb_local_endpoint` session
-fixture, AWS's DynamoDB Local. Guarantees that depend on DynamoDB serialising
-concurrent transactions are proved on DynamoDB Local only (FACTS.md: moto does
-not always serialise them).
+Backends: the in-memory fake, moto (silo and pool tables) and AWS's DynamoDB
+Local (silo tables; skipped where Java or the jar is missing). Guarantees that
+depend on DynamoDB serialising concurrent transactions are proved on DynamoDB
+Local only (FACTS.md: moto does not always serialise them).
 """
 
 from __future__ import annotations
 
-import importlib
 import random
 import threading
 import time
@@ -46,17 +44,14 @@ from chalicelib.models.notes import CreateNoteRequest, UpdateNoteRequest
 from chalicelib.settings import Settings, Tenancy
 from tests.fakes import FakeClock, InMemoryTenantStore
 
-try:  # the runtime branch's session fixture; a module-level name registers it here
-    dynamodb_local_endpoint = importlib.import_module(
-        "tests.support.dynamodb_local"
-    ).dynamodb_local_endpoint
-    HAS_DYNAMODB_LOCAL = True
-except ImportError:
-    HAS_DYNAMODB_LOCAL = False
-
-BACKENDS: list[Any] = ["memory", "moto-silo", "moto-pool"]
-if HAS_DYNAMODB_LOCAL:
-    BACKENDS.append(pytest.param("dynamodb-local", marks=pytest.mark.dynamodb_local))
+# DynamoDB Local comes from the session fixture `dynamodb_local` (tests/support/dynamodb_local.py),
+# which skips when Java or the jar is missing.
+BACKENDS: list[Any] = [
+    "memory",
+    "moto-silo",
+    "moto-pool",
+    pytest.param("dynamodb-local", marks=pytest.mark.dynamodb_local),
+]
 
 TOMBSTONE_DAYS = 7
 
@@ -112,7 +107,7 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     if request.param == "memory":
         yield Backend("memory", lambda: _initialised(InMemoryTenantStore(new_id("usr"))))
     elif request.param == "dynamodb-local":
-        endpoint = request.getfixturevalue("dynamodb_local_endpoint")
+        endpoint = request.getfixturevalue("dynamodb_local").endpoint
         settings = Settings(table_prefix=prefix, dynamodb_endpoint=endpoint)
         yield _dynamodb_backend("dynamodb-local", settings)
     else:
