@@ -1,11 +1,12 @@
 """Latency of POST /notes and GET /notes through the local REST gateway (real HTTP).
 
-    .venv/bin/python -m bench.notes_api [--creates 300] [--lists 300] [--list-limit 50]
+    .venv/bin/python -m bench.notes_api [--backend moto] [--creates 300] [--lists 300]
 
-Starts `python -m infra.local up --backend moto` (this project's app, silo
-mode) on free ports, signs up one user, then times sequential requests over one
-keep-alive connection: N creates of a 200-byte note, then M lists of the first
-page. Prints a table and writes bench/results/notes_api.json.
+Starts `python -m infra.local up --backend moto` (or `--backend dynamodb-local`;
+this project's app, silo mode) on free ports, signs up one user, then times
+sequential requests over one keep-alive connection: N creates of a 200-byte
+note, then M lists of the first page. Prints a table and writes
+bench/results/notes_api.json (notes_api-dynamodb-local.json for that backend).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Any
 
 from tests.integration.runtime_process import PROJECT_DIR, start_runtime
 
-RESULTS = Path(__file__).resolve().parent / "results" / "notes_api.json"
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
 
 def percentile(samples: list[float], fraction: float) -> float:
@@ -61,9 +62,10 @@ class Client:
         return response.status, json.loads(raw) if raw else None, elapsed_ms
 
 
-def run(creates: int, lists: int, list_limit: int) -> dict[str, Any]:
+def run(backend: str, creates: int, lists: int, list_limit: int) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
-    runtime = start_runtime(PROJECT_DIR)
+    # The last --backend on the command line wins over start_runtime's own.
+    runtime = start_runtime(PROJECT_DIR, "--backend", backend)
     try:
         client = Client(runtime.port)
         status, body, _ = client.call(
@@ -93,7 +95,7 @@ def run(creates: int, lists: int, list_limit: int) -> dict[str, Any]:
     window = max(1, min(50, creates // 4))
     return {
         "benchmark": "notes_api",
-        "backend": "moto",
+        "backend": backend,
         "tenancy": "silo",
         "transport": "HTTP/1.1 keep-alive to the local REST gateway, sequential",
         "note_text_bytes": len(text.encode()),
@@ -105,7 +107,8 @@ def run(creates: int, lists: int, list_limit: int) -> dict[str, Any]:
         },
         "create": summary(create_ms),
         "list": summary(list_ms),
-        # moto deep-copies the table and its stream records on every TransactWriteItems.
+        # moto deep-copies the table and its stream records on every TransactWriteItems,
+        # so its writes slow down as a table's history grows; compare first and last.
         "create_first_window": summary(create_ms[:window]),
         "create_last_window": summary(create_ms[-window:]),
     }
@@ -129,16 +132,19 @@ def print_table(result: dict[str, Any]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--backend", choices=["moto", "dynamodb-local"], default="moto")
     parser.add_argument("--creates", type=int, default=300)
     parser.add_argument("--lists", type=int, default=300)
     parser.add_argument("--list-limit", type=int, default=50)
     args = parser.parse_args()
-    result = run(args.creates, args.lists, args.list_limit)
+    result = run(args.backend, args.creates, args.lists, args.list_limit)
     print_table(result)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    suffix = "" if args.backend == "moto" else f"-{args.backend}"
+    results = RESULTS_DIR / f"notes_api{suffix}.json"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(result, indent=2) + "\n")
     print(f"load average (1 min) before/after: {result['machine']['load_average_1m']}")
-    print(f"written to {RESULTS}")
+    print(f"written to {results}")
 
 
 if __name__ == "__main__":
