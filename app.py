@@ -3,16 +3,19 @@
 from chalice.app import Chalice
 
 from chalicelib.api.auth import auth_routes
+from chalicelib.api.fanout import fanout_routes
 from chalicelib.api.health import health_routes
 from chalicelib.api.http import framework_errors
 from chalicelib.api.me import me_routes
 from chalicelib.api.notes import notes_routes
 from chalicelib.api.oauth import oauth_routes
 from chalicelib.api.sync import sync_routes
+from chalicelib.api.websocket import websocket_routes
 from chalicelib.observability import log_context
 
 # Powertools owns logging: Chalice's own set-up would put the shared "userdb" logger at ERROR.
 app = Chalice(app_name="userdb", configure_logs=False)
+app.experimental_feature_flags.update(["WEBSOCKETS"])
 
 app.register_middleware(log_context, "all")
 app.register_middleware(framework_errors, "http")
@@ -23,3 +26,5 @@ app.register_blueprint(me_routes)
 app.register_blueprint(oauth_routes)
 app.register_blueprint(notes_routes)
 app.register_blueprint(sync_routes)
+app.register_blueprint(websocket_routes)
+app.register_blueprint(fanout_routes)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib.dal.accounts import DynamoAccountStore, DynamoLoginAttemptsStore
+from chalicelib.dal.connection_push import ConnectionPush, PushFailedError
 from chalicelib.dal.connections import DynamoConnectionStore
+from chalicelib.dal.event_sources import StreamMappings
 from chalicelib.dal.idempotency import PowertoolsIdempotency
 from chalicelib.dal.identities import DynamoIdentityStore
 from chalicelib.dal.oauth_states import DynamoOAuthStateStore
@@ -21,6 +24,9 @@ from chalicelib.dal.tables import (
 from chalicelib.dal.tenant_tables import tenant_tables
 from chalicelib.logic.accounts import AccountService
 from chalicelib.logic.clock import Clock, SystemClock
+from chalicelib.logic.connections import ConnectionService
+from chalicelib.logic.fanout import FanOut
+from chalicelib.logic.fanout_subscription import FanOutSubscription, StreamSubscriptions
 from chalicelib.logic.identity_providers import configured_providers
 from chalicelib.logic.login_throttle import LoginThrottle, ThrottlePolicy
 from chalicelib.logic.notes import NoteService
@@ -40,10 +46,21 @@ class Services:
     oauth: OAuthService
     tenants: TenantService
     notes: NoteService
+    connections: ConnectionService
+    fan_out: FanOut
+    push_for: Callable[[str | None], ConnectionPush | None]
 
 
-def build_services(settings: Settings, clock: Clock) -> Services:
-    """Wire stores, rules and clock for `settings` (tests pass their own clock)."""
+def build_services(
+    settings: Settings,
+    clock: Clock,
+    stream_subscriptions: StreamSubscriptions | None = None,
+) -> Services:
+    """Wire stores, rules and clock for `settings`.
+
+    Tests pass their own clock, and may pass `stream_subscriptions` where the
+    Lambda API is not served (moto's mappings invoke functions through Docker).
+    """
     accounts_table = shared_table(settings, ACCOUNTS_SUFFIX)
     sessions = SessionService(
         DynamoSessionStore(shared_table(settings, SESSIONS_SUFFIX)),
@@ -66,14 +83,27 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism
     )
     account_store = DynamoAccountStore(accounts_table)
+    subscriptions = stream_subscriptions or StreamMappings(
+        settings.fanout_function_name, settings.lambda_endpoint, settings.region
+    )
     tenants = TenantService(
         tenant_tables(settings),
         account_store,
         wait_seconds=settings.tenant_wait_seconds,
         retry_after_seconds=settings.tenant_retry_after_seconds,
+        steps=[FanOutSubscription(subscriptions)],
     )
     idempotency = PowertoolsIdempotency(shared_table(settings, IDEMPOTENCY_SUFFIX), settings)
-    connections = DynamoConnectionStore(shared_table(settings, CONNECTIONS_SUFFIX))
+    connection_store = DynamoConnectionStore(shared_table(settings, CONNECTIONS_SUFFIX))
+    push_for = _push_factory(settings)
+    notes = NoteService(
+        tenants,
+        idempotency,
+        clock,
+        tombstone_days=settings.tombstone_days,
+    )
+    connections = ConnectionService(sessions, connection_store, notes, clock, push_for(None))
+    sessions.on_end(connections.close_session)
     accounts = AccountService(
         account_store,
         sessions,
@@ -95,12 +125,7 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         web_url=settings.oauth.web_url or f"{settings.allowed_origins[0]}/",
         allowed_origins=settings.allowed_origins,
     )
-    notes = NoteService(
-        tenants,
-        idempotency,
-        clock,
-        tombstone_days=settings.tombstone_days,
-    )
+    default_push = push_for(None)
     return Services(
         settings=settings,
         sessions=sessions,
@@ -108,7 +133,40 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         oauth=oauth,
         tenants=tenants,
         notes=notes,
+        connections=connections,
+        fan_out=FanOut(notes, connection_store, default_push or _MissingPush()),
+        push_for=push_for,
     )
+
+
+def _push_factory(settings: Settings) -> Callable[[str | None], ConnectionPush | None]:
+    """The @connections API: the stage's setting, else the endpoint an event names.
+
+    On AWS the template sets USERDB_WEBSOCKET_ENDPOINT (the stream-triggered
+    fan-out has no event to learn it from); websocket handlers can fall back to
+    their event's domain and stage. One client per endpoint.
+    """
+    clients: dict[str, ConnectionPush] = {}
+
+    def push_for(event_endpoint: str | None) -> ConnectionPush | None:
+        endpoint = settings.websocket_endpoint or event_endpoint
+        if endpoint is None:
+            return None
+        if endpoint not in clients:
+            clients[endpoint] = ConnectionPush(endpoint, settings.region)
+        return clients[endpoint]
+
+    return push_for
+
+
+class _MissingPush:
+    """Fan-out without USERDB_WEBSOCKET_ENDPOINT: fail loudly, batch retried once it is set."""
+
+    def post(self, connection_id: str, data: bytes) -> None:
+        raise PushFailedError("USERDB_WEBSOCKET_ENDPOINT is not set: cannot reach connections")
+
+    def close(self, connection_id: str) -> None:
+        raise PushFailedError("USERDB_WEBSOCKET_ENDPOINT is not set: cannot reach connections")
 
 
 _current: Services | None = None

@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     lambda_endpoint: str | None = None
     # The @connections management API, e.g. https://{api}.execute-api.{region}.amazonaws.com/{stage}.
     websocket_endpoint: str | None = None
+    # The function tenant streams are mapped to; Chalice names it `{app}-{stage}-fan_out`.
+    fanout_function: str | None = None
 
     # Sessions.
     session_days: int = Field(default=7, ge=1, le=90)
@@ -149,6 +151,10 @@ class Settings(BaseSettings):
         if self.cookie_secure is not None:
             return self.cookie_secure
         return self.stage != "local"
+
+    @property
+    def fanout_function_name(self) -> str:
+        return self.fanout_function or f"userdb-{self.stage}-fan_out"
 
     def table_name(self, suffix: str) -> str:
         """The stage's name for one of its tables, e.g. `userdb-local-accounts`."""

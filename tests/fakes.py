@@ -439,3 +439,18 @@ class RecordingTenants:
 
     def release(self, tenant_id: str) -> None:
         self.released.append(tenant_id)
+
+
+class RecordingSubscriptions:
+    """Stream subscriptions that remember what they were asked to map (no Lambda API)."""
+
+    def __init__(self) -> None:
+        self.mapped: set[str] = set()
+        self.removed: list[str] = []
+
+    def ensure(self, stream_arn: str) -> None:
+        self.mapped.add(stream_arn)
+
+    def remove(self, stream_arn: str) -> None:
+        self.mapped.discard(stream_arn)
+        self.removed.append(stream_arn)

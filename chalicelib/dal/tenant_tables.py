@@ -169,14 +169,25 @@ class SiloTenantTables:
 class PoolTenantTables:
     """Every tenant in `{prefix}-tenants` (a shared table), one partition each."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, client: Any) -> None:
         self._table = shared_table(settings, POOL_TENANTS_SUFFIX)
+        self._client = client
+        self._stream_arn: str | None = None
 
     def store(self, tenant_id: str) -> DynamoTenantStore:
         return DynamoTenantStore(self._table, checked_tenant_id(tenant_id))
 
     def _shared(self) -> TenantTable:
-        return TenantTable(name=self._table.table_name, state=TableState.ACTIVE, dedicated=False)
+        if self._stream_arn is None:
+            # The shared table exists before any tenant (infra/tables.py); its stream never changes.
+            description = self._client.describe_table(TableName=self._table.table_name)
+            self._stream_arn = description["Table"].get("LatestStreamArn")
+        return TenantTable(
+            name=self._table.table_name,
+            state=TableState.ACTIVE,
+            dedicated=False,
+            stream_arn=self._stream_arn,
+        )
 
     def create(self, tenant_id: str) -> TenantTable:
         checked_tenant_id(tenant_id)
@@ -199,5 +210,5 @@ class PoolTenantTables:
 def tenant_tables(settings: Settings) -> SiloTenantTables | PoolTenantTables:
     """The stage's tenancy: silo (a table per tenant) unless USERDB_TENANCY=pool."""
     if settings.tenancy is Tenancy.POOL:
-        return PoolTenantTables(settings)
+        return PoolTenantTables(settings, dynamodb_client(settings))
     return SiloTenantTables(settings, dynamodb_client(settings))

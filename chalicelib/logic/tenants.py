@@ -26,8 +26,9 @@ READY_CACHE_SIZE = 10_000
 
 
 class TenantTableStep(Protocol):
-    """An extra step of a dedicated (silo) table's life, such as its stream's event source
-    mapping. Steps must be idempotent: a table may be finished by more than one process.
+    """An extra step of a tenant's table's life, such as its stream's event source mapping.
+    Steps must be idempotent: a table may be finished by more than one process, and in pool
+    mode every tenant shares one table.
     """
 
     def on_ready(self, tenant_id: str, table: TenantTable) -> None:
@@ -35,7 +36,7 @@ class TenantTableStep(Protocol):
         ...
 
     def on_release(self, tenant_id: str, table: TenantTable) -> None:
-        """The table is about to be deleted."""
+        """The tenant's dedicated (silo) table is about to be deleted."""
         ...
 
 
@@ -116,9 +117,8 @@ class TenantService:
 
     def _finish(self, tenant_id: str, table: TenantTable) -> None:
         self._tables.enable_ttl(tenant_id)
-        if table.dedicated:
-            for step in self._steps:
-                step.on_ready(tenant_id, table)
+        for step in self._steps:
+            step.on_ready(tenant_id, table)
         self._tables.store(tenant_id).initialise()
         logger.info("tenant ready", extra={"tenant_table": table.name})
 

@@ -79,7 +79,7 @@ def _dynamodb_backend(name: str, settings: Settings) -> Backend:
     if settings.tenancy is Tenancy.POOL:
         pool_table = settings.table_name(POOL_TENANTS_SUFFIX)
         create_tables(client, [table_definition(TenantItem, pool_table, TTL_ATTRIBUTE)])
-        pool = PoolTenantTables(settings)
+        pool = PoolTenantTables(settings, client)
 
         def new_pool_store() -> TenantStore:
             store = pool.store(new_id("usr"))
