@@ -2,6 +2,7 @@
 
 from chalice.app import Chalice
 
+from chalicelib.api import websocket
 from chalicelib.api.auth import auth_routes
 from chalicelib.api.fanout import fanout_routes
 from chalicelib.api.health import health_routes
@@ -10,7 +11,6 @@ from chalicelib.api.me import me_routes
 from chalicelib.api.notes import notes_routes
 from chalicelib.api.oauth import oauth_routes
 from chalicelib.api.sync import sync_routes
-from chalicelib.api.websocket import websocket_routes
 from chalicelib.observability import log_context
 
 # Powertools owns logging: Chalice's own set-up would put the shared "userdb" logger at ERROR.
@@ -26,5 +26,9 @@ app.register_blueprint(me_routes)
 app.register_blueprint(oauth_routes)
 app.register_blueprint(notes_routes)
 app.register_blueprint(sync_routes)
-app.register_blueprint(websocket_routes)
 app.register_blueprint(fanout_routes)
+
+# Module attributes, because Lambda's handler strings name them (`app.connect`, ...).
+connect = app.on_ws_connect()(websocket.connect)
+message = app.on_ws_message()(websocket.message)
+disconnect = app.on_ws_disconnect()(websocket.disconnect)

@@ -1,16 +1,18 @@
-"""The WebSocket API's routes: $connect, $default (every client action) and $disconnect."""
+"""The WebSocket API's routes: $connect, $default (every client action) and $disconnect.
+
+app.py registers these on the app itself: Chalice wraps websocket handlers only
+there (a Blueprint's would reach Lambda unwrapped).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalice.app import Blueprint, Response, WebsocketEvent
+from chalice.app import Response, WebsocketEvent
 
 from chalicelib.errors import UserdbError
 from chalicelib.observability import logger
 from chalicelib.services import get_services
-
-websocket_routes = Blueprint(__name__)
 
 
 def _event_endpoint(event: WebsocketEvent) -> str:
@@ -19,7 +21,6 @@ def _event_endpoint(event: WebsocketEvent) -> str:
     return f"https://{context['domainName']}/{context['stage']}"
 
 
-@websocket_routes.on_ws_connect()
 def connect(event: WebsocketEvent) -> Response:
     query: dict[str, str] = event.to_dict().get("queryStringParameters") or {}
     try:
@@ -34,7 +35,6 @@ def connect(event: WebsocketEvent) -> Response:
     return Response(body="", status_code=200)
 
 
-@websocket_routes.on_ws_message()
 def message(event: WebsocketEvent) -> None:
     services = get_services()
     services.connections.receive(
@@ -42,6 +42,5 @@ def message(event: WebsocketEvent) -> None:
     )
 
 
-@websocket_routes.on_ws_disconnect()
 def disconnect(event: WebsocketEvent) -> None:
     get_services().connections.disconnect(event.connection_id)
