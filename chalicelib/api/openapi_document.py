@@ -8,6 +8,7 @@ shared models become shared components.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from http import HTTPStatus
 from typing import Any
@@ -41,8 +42,8 @@ AUTHENTICATED: list[dict[str, list[str]]] = [{"bearerAuth": []}, {"sessionCookie
 RETRY_STATUSES = frozenset({429, 503})
 DESCRIPTION = (
     'A realtime database per user. Errors are `{"error": {"code", "message"}}`; '
-    "each error reply below lists the codes it may carry. Live sync uses the WebSocket "
-    "API (actions hello, ack, ping, sync), described in the project's DESIGN §5."
+    "each error reply below lists the codes it may carry. Live sync is the WebSocket API: "
+    "client actions hello, ack, ping and sync; server messages welcome, changes, pong, error."
 )
 
 
@@ -248,9 +249,8 @@ def openapi_document(
     """
     routes = _routes(route_table)
     schemas = _Schemas(list(_wanted(routes)))
-    views: dict[Any, int] = {}
-    for route in routes:
-        views[route.entry.view_function] = views.get(route.entry.view_function, 0) + 1
+    # One view may serve several methods (PUT and PATCH): their ids name the method.
+    views = Counter(route.entry.view_function for route in routes)
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         name = route.entry.view_name
