@@ -400,6 +400,7 @@ class SyncEngine:
             if self.server_version < since:
                 # The server holds less than we do: its store was reset. Start over.
                 self._reset_requested = True
+                self._acked = None
                 self._pending.clear()
                 effects.append(Send({"action": "sync", "since": None}))
                 self._outstanding = _Outstanding(None, now + self.timings.sync_timeout)
@@ -524,7 +525,8 @@ class SyncEngine:
     def _ack(self, effects: list[Effect]) -> None:
         """Ack the cursor now, or schedule it: at most one ack per `ack_interval`."""
         cursor = self.state.cursor
-        if not self._live or cursor is None or (self._acked is not None and cursor <= self._acked):
+        nothing_new = cursor is None or (self._acked is not None and cursor <= self._acked)
+        if not self._live or nothing_new or self._reset_requested:
             self._ack_due_at = None
             return
         now = self._now()
