@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
@@ -51,5 +52,5 @@ def test_backoff_matches_the_sdk(browser, static_web):
     )
     page.close()
     for jitter, row in zip((0, 0.25, 1), delays, strict=True):
-        expected = [backoff_delay(n, SyncTimings(), lambda j=jitter: j) for n in range(10)]
+        expected = [backoff_delay(n, SyncTimings(), functools.partial(float, jitter)) for n in range(10)]
         assert row == pytest.approx(expected)
