@@ -52,5 +52,7 @@ def test_backoff_matches_the_sdk(browser, static_web):
     )
     page.close()
     for jitter, row in zip((0, 0.25, 1), delays, strict=True):
-        expected = [backoff_delay(n, SyncTimings(), functools.partial(float, jitter)) for n in range(10)]
+        expected = [
+            backoff_delay(n, SyncTimings(), functools.partial(float, jitter)) for n in range(10)
+        ]
         assert row == pytest.approx(expected)
