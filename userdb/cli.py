@@ -4,9 +4,9 @@ Settings come from flags or the environment: USERDB_URL, USERDB_WS_URL,
 USERDB_STATE_DIR, USERDB_TOKEN (use this session instead of the saved one),
 USERDB_PASSWORD (instead of the prompt, for scripts).
 
-Exit codes: 0 done, 1 refused by the server, 2 bad usage, 3 not signed in or
-session ended, 4 not found, 5 conflict (email taken, note changed meanwhile),
-6 server unreachable, 7 state folder in use.
+Exit codes: 0 done, 1 refused by the server, 2 bad usage, 3 not signed in,
+wrong password or session ended, 4 not found, 5 conflict (email taken, note
+changed meanwhile), 6 server unreachable, 7 state folder in use.
 """
 
 from __future__ import annotations
@@ -429,7 +429,7 @@ _EXIT_CODES: list[tuple[type[UserdbError], int]] = [
 
 
 def _exit_code(error: UserdbError) -> int:
-    if isinstance(error, UnauthorizedError) and error.code != "invalid_credentials":
+    if isinstance(error, UnauthorizedError):
         return EXIT_AUTH
     return next((code for cls, code in _EXIT_CODES if isinstance(error, cls)), EXIT_REFUSED)
 
@@ -449,7 +449,7 @@ def _explain(error: UserdbError) -> tuple[int, str]:
         message += f" Try again in {error.retry_after:.0f} s."
     if isinstance(error, VersionMismatchError):
         message += " Someone changed it meanwhile; look again and retry."
-    if code == EXIT_AUTH:
+    if code == EXIT_AUTH and error.code != "invalid_credentials":
         message += " Sign in again with `userdb login`."
     return code, message
 

@@ -147,6 +147,12 @@ class Subscription:
             return self._engine.state.cursor
 
     @property
+    def connection_id(self) -> str | None:
+        """The server's id of the live connection (from `welcome`), if live."""
+        with self._lock:
+            return self._engine.connection_id
+
+    @property
     def client_id(self) -> str:
         return self._engine.state.client_id
 

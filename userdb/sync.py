@@ -208,6 +208,7 @@ class SyncEngine:
         self._hello_since: int | None = None
         self._dirty = False
         self.server_version: int | None = None
+        self.connection_id: str | None = None  # the server's id of the live connection
 
     # ------------------------------------------------------------------ queries
     @property
@@ -392,6 +393,7 @@ class SyncEngine:
         self._next_ping_at = now + self.timings.ping_interval
         since = self._hello_since
         self._acked = since  # hello told the server our cursor
+        self.connection_id = str(message.get("connectionId") or "") or None
         try:
             self.server_version = int(message["version"])
         except (KeyError, TypeError, ValueError):
@@ -550,6 +552,7 @@ class SyncEngine:
         effects.extend(self.on_close(reason))
 
     def _link_down(self) -> None:
+        self.connection_id = None
         self._link = "down"
         self._live = False
         self._welcome_deadline = None

@@ -491,6 +491,7 @@ function signOutHere(message = null) {
   for (const element of items.values()) element.remove();
   items.clear();
   editors.clear();
+  mode = "signin";
   showAuth(message);
 }
 

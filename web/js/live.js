@@ -30,7 +30,7 @@ export class LiveSync {
     this.timer = null;
     this.listeners = [
       ["online", () => this.run(this.engine.retryNow())],
-      ["offline", () => this.onStatus(this.status)],
+      ["offline", () => this.wentOffline()],
       ["visibilitychange", () => this.run(this.engine.tick())],
     ];
   }
@@ -60,6 +60,15 @@ export class LiveSync {
     }
     this.run(this.engine.stop());
     clearTimeout(this.timer);
+  }
+
+  /** The device lost its network: drop the socket now rather than wait for the heartbeat. */
+  wentOffline() {
+    if (this.socket) {
+      this.closeSocket("this device went offline");
+      this.run(this.engine.onClose("this device went offline"));
+    }
+    this.onStatus(this.status);
   }
 
   applyLocal(note) {

@@ -82,6 +82,7 @@ export class SyncEngine {
     this.helloSince = null;
     this.dirty = false;
     this.serverVersion = null;
+    this.connectionId = null; // the server's id of the live connection
   }
 
   // ---------------------------------------------------------------- queries
@@ -263,6 +264,7 @@ export class SyncEngine {
     this.nextPingAt = now + this.timings.pingInterval;
     const since = this.helloSince;
     this.acked = since; // hello told the server our cursor
+    this.connectionId = message.connectionId ? String(message.connectionId) : null;
     const version = Number(message.version);
     this.serverVersion = Number.isInteger(version) ? version : null;
     if (since !== null && this.serverVersion !== null) {
@@ -429,6 +431,7 @@ export class SyncEngine {
   }
 
   linkDown() {
+    this.connectionId = null;
     this.link = "down";
     this.live = false;
     this.welcomeDeadline = null;
