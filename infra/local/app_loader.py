@@ -22,6 +22,11 @@ class LoadedApp:
         return str(self.config.api_gateway_stage)
 
 
+def stage_config(app_dir: Path, stage: str) -> Config:
+    """The Chalice configuration of `stage` (API Gateway stage name, memory, timeout...)."""
+    return CLIFactory(project_dir=str(app_dir)).create_config_obj(chalice_stage_name=stage)
+
+
 def load_app(app_dir: Path, stage: str, overrides: dict[str, str]) -> LoadedApp:
     """Import `app.py` of `app_dir` with the stage's environment plus `overrides` in os.environ.
 

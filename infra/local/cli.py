@@ -4,10 +4,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import sys
 from pathlib import Path
 
 from infra.local.config import BackendKind, RuntimeConfig
+
+
+def positive_seconds(value: str) -> float:
+    """An argparse type: a number of seconds greater than zero."""
+    seconds = float(value)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, not {value}")
+    return seconds
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -27,7 +36,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     up.add_argument("--endpoint", help="DynamoDB URL for --backend endpoint")
     up.add_argument("--host", default=defaults.host)
     up.add_argument("--port", type=int, default=defaults.port, help="web + REST port")
-    up.add_argument("--ws-port", type=int, default=defaults.ws_port, help="WebSocket port")
+    up.add_argument(
+        "--ws-port", type=int, default=defaults.ws_port, help="WebSocket + @connections port"
+    )
+    up.add_argument(
+        "--ws-idle-timeout",
+        type=positive_seconds,
+        default=defaults.ws_idle_timeout_s,
+        metavar="SECONDS",
+        help="close a WebSocket after this long without a message (default: %(default)s)",
+    )
+    up.add_argument(
+        "--ws-max-lifetime",
+        type=positive_seconds,
+        default=defaults.ws_max_lifetime_s,
+        metavar="SECONDS",
+        help="close any WebSocket after this long (default: %(default)s)",
+    )
     up.add_argument("--ddb-port", type=int, default=defaults.ddb_port, help="DynamoDB port")
     up.add_argument("--data-dir", type=Path, default=defaults.data_dir)
     up.add_argument(
@@ -46,6 +71,8 @@ def config_from(args: argparse.Namespace) -> RuntimeConfig:
         host=args.host,
         port=args.port,
         ws_port=args.ws_port,
+        ws_idle_timeout_s=args.ws_idle_timeout,
+        ws_max_lifetime_s=args.ws_max_lifetime,
         ddb_port=args.ddb_port,
         data_dir=args.data_dir.resolve(),
         stream_interval_ms=args.stream_interval,
@@ -55,12 +82,32 @@ def config_from(args: argparse.Namespace) -> RuntimeConfig:
     )
 
 
+def configure_logging() -> None:
+    """The runtime's own lines (START / REPORT, connections) on stderr, apart from the app's."""
+    runtime_log = logging.getLogger("userdb.local")
+    if not runtime_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        runtime_log.addHandler(handler)
+    runtime_log.setLevel(logging.INFO)
+    # Its name sits under the app's Powertools logger ("userdb"): keep the lines out of it.
+    runtime_log.propagate = False
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    configure_logging()
     from infra.local.runtime import LocalRuntime  # noqa: PLC0415 - heavy; after --help
 
     runtime = LocalRuntime(config_from(args))
-    runtime.start_backend_and_app()
+    try:
+        runtime.start_backend_and_app()
+    except KeyboardInterrupt:
+        runtime.stop()
+        raise SystemExit(130) from None
+    except BaseException:
+        runtime.stop()
+        raise
     print(runtime.describe(), flush=True)
     try:
         asyncio.run(runtime.serve())

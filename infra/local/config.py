@@ -29,7 +29,13 @@ class RuntimeConfig:
     stage: str = "local"
     web_dir: Path = PROJECT_DIR / "web"
     region: str = "us-east-1"
+    ws_idle_timeout_s: float = 600.0  # API Gateway: 10 minutes without a message
+    ws_max_lifetime_s: float = 7200.0  # API Gateway: 2 hours, whatever the traffic
 
     @property
     def web_origin(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+    def websocket_endpoint(self, api_gateway_stage: str) -> str:
+        """The `@connections` endpoint the app posts to (boto3 `endpoint_url`)."""
+        return f"http://{self.host}:{self.ws_port}/{api_gateway_stage}"

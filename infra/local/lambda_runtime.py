@@ -95,10 +95,16 @@ class LambdaRuntime:
         except KeyError:
             raise FunctionNotFoundError(f"Function not found: {name_or_arn}") from None
 
-    def invoke(self, name_or_arn: str, event: Any) -> Invocation:
-        """Run the function on `event`; errors are captured in the result, never raised."""
+    def invoke(
+        self, name_or_arn: str, event: Any, context: LambdaContext | None = None
+    ) -> Invocation:
+        """Run the function on `event`; errors are captured in the result, never raised.
+
+        `context` is made here unless the caller made it first (the REST gateway does,
+        as Chalice's LocalGateway hands it to authorizers before the route runs).
+        """
         function = self.find(name_or_arn)
-        context = LambdaContext(function)
+        context = context or LambdaContext(function)
         invocation = Invocation(request_id=context.aws_request_id)
         log.info("START RequestId: %s Function: %s", context.aws_request_id, function.name)
         started = time.perf_counter()
@@ -127,26 +133,44 @@ class LambdaRuntime:
         return invocation
 
 
+# What `chalice deploy` names the functions of websocket handlers, by route key.
+WEBSOCKET_FUNCTION_SUFFIXES = {
+    "$connect": "websocket_connect",
+    "$default": "websocket_message",
+    "$disconnect": "websocket_disconnect",
+}
+
+
+def rest_function_name(app: Any, config: Any) -> str:
+    """The function behind the REST API: `{app}-{stage}`."""
+    return f"{app.app_name}-{config.chalice_stage}"
+
+
+def websocket_function_names(app: Any, config: Any) -> dict[str, str]:
+    """Route key -> function name, for every websocket handler of `app`."""
+    prefix = f"{rest_function_name(app, config)}-"
+    return {
+        route_key: prefix + WEBSOCKET_FUNCTION_SUFFIXES.get(route_key, handler_config.name)
+        for route_key, handler_config in app.websocket_handlers.items()
+    }
+
+
 def chalice_functions(app: Any, config: Any, region: str) -> LambdaRuntime:
     """Every function `chalice deploy` would create for `app`, named as it names them.
 
-    REST routes are served by Chalice's LocalGateway and are not listed here.
-    Websocket handlers are named `websocket_connect|message|disconnect`, event
-    handlers and pure functions by their `name`; all prefixed `{app}-{stage}-`.
+    The REST API's function is `{app}-{stage}` (Chalice's LocalGateway calls it);
+    websocket handlers are `websocket_connect|message|disconnect`, event handlers
+    and pure functions go by their `name`; all prefixed `{app}-{stage}-`.
     """
-    prefix = f"{app.app_name}-{config.chalice_stage}-"
+    prefix = f"{rest_function_name(app, config)}-"
     memory = int(config.lambda_memory_size or 128)
     timeout = float(config.lambda_timeout or 60)
     runtime = LambdaRuntime()
-    names = {
-        "$connect": "websocket_connect",
-        "$default": "websocket_message",
-        "$disconnect": "websocket_disconnect",
-    }
-    for route_key, handler_config in app.websocket_handlers.items():
-        name = names.get(route_key, handler_config.name)
-        handler = app.handler_map[handler_config.name]
-        runtime.add(LambdaFunction(prefix + name, handler, memory, timeout, region))
+    if app.routes:
+        runtime.add(LambdaFunction(rest_function_name(app, config), app, memory, timeout, region))
+    for route_key, name in websocket_function_names(app, config).items():
+        handler = app.handler_map[app.websocket_handlers[route_key].name]
+        runtime.add(LambdaFunction(name, handler, memory, timeout, region))
     for source in app.event_sources:
         handler = app.handler_map[source.name]
         runtime.add(LambdaFunction(prefix + source.name, handler, memory, timeout, region))

@@ -1,14 +1,19 @@
 """The REST gateway: HTTP on :8000 -> API Gateway proxy events -> the app's routes.
 
-Chalice's own LocalGateway converts requests to events and invokes the app; this
-module only adapts it to ASGI, strips the `/api` prefix and serves the web client.
+Chalice's own LocalGateway converts requests to events (routes, CORS preflight,
+authorizers); this module completes the events as API Gateway sends them, runs the
+REST function through the Lambda emulation (context, REPORT line), adapts it all to
+ASGI under the `/api` prefix and serves the web client's files.
 """
 
 from __future__ import annotations
 
 import base64
+import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from chalice.local import LocalGateway, LocalGatewayException
 from starlette.applications import Starlette
@@ -19,9 +24,81 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from infra.local.app_loader import LoadedApp
+from infra.local.lambda_runtime import (
+    LambdaContext,
+    LambdaFunction,
+    LambdaRuntime,
+    rest_function_name,
+)
+from infra.local.rest_events import RestApiInfo, forwarded_headers, proxy_event
+from infra.local.websocket_gateway.events import local_api_id
 
 API_PREFIX = "/api"
+HEALTH_PATH = "/health"
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class IntegrationFailedError(LocalGatewayException):
+    """The REST function failed or timed out: API Gateway answers 502."""
+
+    CODE = 502
+
+    def __init__(self, request_id: str) -> None:
+        super().__init__(
+            {
+                "Content-Type": "application/json",
+                "x-amzn-ErrorType": "InternalServerErrorException",
+                "x-amzn-RequestId": request_id,
+            },
+            b'{"message": "Internal server error"}',
+        )
+
+
+class _RestFunction:
+    """The app as LocalGateway calls it, run as the deployed `{app}-{stage}` function."""
+
+    def __init__(self, app: Any, lambdas: LambdaRuntime, function_name: str) -> None:
+        self._app = app
+        self._lambdas = lambdas
+        self._name = function_name
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._app, name)
+
+    def __call__(self, event: dict[str, Any], context: LambdaContext) -> Any:
+        invocation = self._lambdas.invoke(self._name, event, context)
+        if not invocation.ok:
+            raise IntegrationFailedError(event["requestContext"]["requestId"])
+        return invocation.result
+
+
+class RestGateway(LocalGateway):
+    """Chalice's LocalGateway with API Gateway's full events and our Lambda context."""
+
+    def __init__(self, loaded: LoadedApp, lambdas: LambdaRuntime, api: RestApiInfo) -> None:
+        name = rest_function_name(loaded.app, loaded.config)
+        try:
+            self._function = lambdas.find(name)
+        except LookupError:
+            self._function = LambdaFunction(
+                name,
+                loaded.app,
+                int(loaded.config.lambda_memory_size or 128),
+                float(loaded.config.lambda_timeout or 60),
+            )
+            lambdas.add(self._function)
+        super().__init__(cast(Any, _RestFunction(loaded.app, lambdas, name)), loaded.config)
+        self._api = api
+
+    def _generate_lambda_context(self) -> Any:
+        # Ours, not Chalice's: the same context class every emulated function gets.
+        return LambdaContext(self._function)
+
+    def _generate_lambda_event(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None
+    ) -> dict[str, Any]:
+        event = super()._generate_lambda_event(method, path, headers, body)
+        return proxy_event(event, self._api, str(uuid.uuid4()), time.time_ns() // 1_000_000)
 
 
 def to_starlette_response(result: dict[str, Any]) -> Response:
@@ -39,16 +116,41 @@ def to_starlette_response(result: dict[str, Any]) -> Response:
     return response
 
 
-def build_rest_app(loaded: LoadedApp, web_dir: Path | None) -> Starlette:
-    gateway = LocalGateway(loaded.app, loaded.config)
+def _starting() -> Response:
+    return JSONResponse(
+        {"error": {"code": "starting", "message": "The local runtime is still starting."}},
+        503,
+        headers={"Retry-After": "1"},
+    )
+
+
+def build_rest_app(
+    loaded: LoadedApp,
+    web_dir: Path | None,
+    lambdas: LambdaRuntime | None = None,
+    is_ready: Callable[[], bool] = lambda: True,
+) -> Starlette:
+    """The ASGI app for web + REST; `GET /api/health` answers 503 until `is_ready()`."""
+    api = RestApiInfo(
+        api_id=local_api_id(loaded.app.app_name, "rest"), stage=loaded.api_gateway_stage
+    )
+    gateway = RestGateway(loaded, lambdas or LambdaRuntime(), api)
+    app_has_health = HEALTH_PATH in loaded.app.routes
 
     async def invoke(request: Request) -> Response:
         path = request.url.path[len(API_PREFIX) :] or "/"
+        if path == HEALTH_PATH and request.method == "GET":
+            if not is_ready():
+                return _starting()
+            if not app_has_health:
+                return JSONResponse({"status": "ok"})
         if request.url.query:
             path = f"{path}?{request.url.query}"
-        headers = dict(request.headers)
-        if request.client is not None:
-            headers.setdefault("x-forwarded-for", request.client.host)
+        client_ip = request.client.host if request.client else "127.0.0.1"
+        server_port = int((request.scope.get("server") or ("", 0))[1] or 0)
+        headers = forwarded_headers(
+            request.headers.items(), client_ip, server_port, request.url.scheme
+        )
         body = await request.body()
         try:
             result = await run_in_threadpool(

@@ -14,11 +14,16 @@ import uvicorn
 
 from chalicelib.dal.schema import create_tables
 from chalicelib.settings import Settings
-from infra.local.app_loader import LoadedApp, load_app
+from infra.local.app_loader import LoadedApp, load_app, stage_config
 from infra.local.backends import Backend, make_backend
 from infra.local.config import RuntimeConfig
+from infra.local.lambda_runtime import LambdaRuntime, chalice_functions
 from infra.local.ports import ensure_free
 from infra.local.rest_gateway import build_rest_app
+from infra.local.websocket_gateway.chalice_sender import point_websocket_api
+from infra.local.websocket_gateway.gateway import WebSocketGateway, build_websocket_gateway
+from infra.local.websocket_gateway.limits import RUNTIME_STOPPING, ConnectionLimits
+from infra.local.websocket_gateway.server_protocol import LingeringCloseProtocol
 from infra.tables import shared_tables
 
 # Local endpoints accept any credentials; these keep boto3 from looking for real ones.
@@ -41,15 +46,19 @@ class LocalRuntime:
         self.backend: Backend = make_backend(config)
         self.endpoint: str | None = None
         self.loaded: LoadedApp | None = None
+        self.lambdas = LambdaRuntime()
+        self.websocket: WebSocketGateway | None = None
         self._servers: list[uvicorn.Server] = []
+        self._stopping = asyncio.Event()
         self.started_in: float | None = None
 
     def check_ports(self) -> None:
         ensure_free(self.config.host, self.config.port, "--port")
+        ensure_free(self.config.host, self.config.ws_port, "--ws-port")
         if self.backend.name != "endpoint":
             ensure_free(self.config.host, self.config.ddb_port, "--ddb-port")
 
-    def app_environment(self, endpoint: str) -> dict[str, str]:
+    def app_environment(self, endpoint: str, api_gateway_stage: str) -> dict[str, str]:
         """What the app is told about where things are (the same variables as on AWS)."""
         origins = f"{self.config.web_origin},http://localhost:{self.config.port}"
         return {
@@ -58,6 +67,7 @@ class LocalRuntime:
             "AWS_REGION": self.config.region,
             "USERDB_DYNAMODB_ENDPOINT": endpoint,
             "USERDB_ALLOWED_ORIGINS": origins,
+            "USERDB_WEBSOCKET_ENDPOINT": self.config.websocket_endpoint(api_gateway_stage),
         }
 
     def start_backend_and_app(self) -> None:
@@ -65,9 +75,13 @@ class LocalRuntime:
         started = time.monotonic()
         self.check_ports()
         self.endpoint = self.backend.start()
+        api_stage = str(stage_config(self.config.app_dir, self.config.stage).api_gateway_stage)
         self.loaded = load_app(
-            self.config.app_dir, self.config.stage, self.app_environment(self.endpoint)
+            self.config.app_dir, self.config.stage, self.app_environment(self.endpoint, api_stage)
         )
+        # Chalice apps that post with `app.websocket_api` reach the local @connections too.
+        point_websocket_api(self.loaded.app, self.config.websocket_endpoint(api_stage))
+        self.lambdas = chalice_functions(self.loaded.app, self.loaded.config, self.config.region)
         # Read after load_app has put the stage's environment in place, as the app reads it.
         settings = Settings()
         client = boto3.client(
@@ -76,7 +90,7 @@ class LocalRuntime:
         create_tables(client, shared_tables(settings))
         self.started_in = time.monotonic() - started
 
-    def _server(self, app: Any, port: int) -> uvicorn.Server:
+    def _server(self, app: Any, port: int, **options: Any) -> uvicorn.Server:
         server = _QuietServer(
             uvicorn.Config(
                 app,
@@ -85,35 +99,80 @@ class LocalRuntime:
                 log_level="warning",
                 lifespan="off",
                 access_log=False,
+                timeout_graceful_shutdown=5,
+                **options,
             )
         )
         self._servers.append(server)
         return server
 
+    def is_ready(self) -> bool:
+        """Every part is up: what `GET /api/health` waits for."""
+        return bool(self._servers) and all(server.started for server in self._servers)
+
+    def _websocket_server(self) -> uvicorn.Server:
+        assert self.loaded is not None
+        limits = ConnectionLimits(
+            idle_timeout_s=self.config.ws_idle_timeout_s,
+            max_lifetime_s=self.config.ws_max_lifetime_s,
+        )
+        self.websocket = build_websocket_gateway(self.loaded, self.lambdas, limits)
+        return self._server(
+            self.websocket.app,
+            self.config.ws_port,
+            # API Gateway sends no pings; its limit on a message closes with 1009.
+            ws_ping_interval=None,
+            ws_max_size=limits.max_message_bytes,
+            ws_per_message_deflate=False,
+            ws=LingeringCloseProtocol,
+        )
+
     async def serve(self) -> None:
         """Serve until SIGINT/SIGTERM, then stop every part."""
         assert self.loaded is not None
-        rest = self._server(build_rest_app(self.loaded, self.config.web_dir), self.config.port)
+        rest_app = build_rest_app(self.loaded, self.config.web_dir, self.lambdas, self.is_ready)
+        self._server(rest_app, self.config.port)
+        self._websocket_server()
+        assert self.websocket is not None
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, self.request_stop)
+        servers = [asyncio.create_task(server.serve()) for server in self._servers]
+        sweeper = asyncio.create_task(self.websocket.sweep_forever())
         try:
-            await asyncio.gather(*(server.serve() for server in [rest]))
+            stopping = asyncio.create_task(self._stopping.wait())
+            await asyncio.wait([stopping, *servers], return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            # Clients see 1001 "Going away"; the app's `$disconnect` cleans up while it can.
+            await self.websocket.close_all(RUNTIME_STOPPING, grace_s=5)
+            for server in self._servers:
+                server.should_exit = True
+            await asyncio.gather(*servers, return_exceptions=True)
         finally:
+            sweeper.cancel()
             self.stop()
 
     def request_stop(self) -> None:
-        for server in self._servers:
-            server.should_exit = True
+        self._stopping.set()
 
     def stop(self) -> None:
+        if self.websocket is not None:
+            self.websocket.shutdown()
         self.backend.stop()
+
+    def _api_stage(self) -> str:
+        return self.loaded.api_gateway_stage if self.loaded else self.config.stage
+
+    def _websocket_endpoint(self) -> str:
+        return self.config.websocket_endpoint(self._api_stage())
 
     def describe(self) -> str:
         c = self.config
         lines = [
             f"userdb local runtime up in {self.started_in or 0:.1f} s (stage {c.stage})",
             f"  web + REST   http://{c.host}:{c.port}/   (REST under /api)",
+            f"  WebSocket    ws://{c.host}:{c.ws_port}/   (or /{self._api_stage()})",
+            f"  @connections {self._websocket_endpoint()}   (boto3 apigatewaymanagementapi)",
             f"  DynamoDB     {self.endpoint}   backend {self.backend.name}",
             f"  app          {c.app_dir}",
             "  Ctrl-C stops everything.",

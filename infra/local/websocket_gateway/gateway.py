@@ -1,0 +1,366 @@
+"""The WebSocket gateway's I/O: sockets and `@connections` on one port, handlers on threads.
+
+Starlette routes the two kinds of traffic; everything API Gateway decides (events,
+routes, replies, limits) comes from the socket-free modules beside this one. Handlers
+run through the Lambda emulation on a thread pool, so the event loop never blocks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route, WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from infra.local.app_loader import LoadedApp
+from infra.local.lambda_runtime import Invocation, LambdaRuntime, websocket_function_names
+from infra.local.websocket_gateway import management
+from infra.local.websocket_gateway.connections import (
+    Connection,
+    ConnectionRegistry,
+    PeerGoneError,
+)
+from infra.local.websocket_gateway.events import (
+    CONNECT_ROUTE,
+    DISCONNECT_ROUTE,
+    ApiInfo,
+    ConnectionInfo,
+    UpgradeRequest,
+    connect_event,
+    disconnect_event,
+    local_api_id,
+    message_event,
+    new_id,
+)
+from infra.local.websocket_gateway.limits import (
+    BINARY_FRAME,
+    DELETED,
+    MESSAGE_TOO_BIG,
+    CloseCause,
+    ConnectionLimits,
+    client_close,
+)
+from infra.local.websocket_gateway.routing import (
+    FORBIDDEN_MESSAGE,
+    INTERNAL_ERROR_MESSAGE,
+    ConnectDecision,
+    client_error,
+    connect_decision,
+    select_route,
+)
+
+log = logging.getLogger("userdb.local.websocket")
+
+
+@dataclass(frozen=True)
+class WebSocketApi:
+    """The API as deployed: its id, stage and which function serves each route key."""
+
+    api_id: str
+    stage: str
+    routes: dict[str, str] = field(default_factory=dict)
+
+
+def _epoch_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+class _StarlettePeer:
+    """A connection's client end, through Starlette's WebSocket."""
+
+    __slots__ = ("_ws",)
+
+    def __init__(self, ws: WebSocket) -> None:
+        self._ws = ws
+
+    async def send_text(self, text: str) -> None:
+        await self._ws.send_text(text)
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self._ws.send_bytes(data)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self._ws.close(code, reason)
+
+
+def _reply(reply: management.ManagementReply) -> Response:
+    return Response(reply.body, reply.status, headers=reply.headers)
+
+
+class WebSocketGateway:
+    """API Gateway's WebSocket API for one app: an ASGI app plus its housekeeping."""
+
+    def __init__(
+        self,
+        api: WebSocketApi,
+        lambdas: LambdaRuntime,
+        limits: ConnectionLimits | None = None,
+        *,
+        workers: int = 32,
+        clock: Callable[[], float] = time.monotonic,
+        epoch_ms: Callable[[], int] = _epoch_ms,
+    ) -> None:
+        self.api = api
+        self.limits = limits or ConnectionLimits()
+        self.connections = ConnectionRegistry()
+        self._lambdas = lambdas
+        self._clock = clock
+        self._epoch_ms = epoch_ms
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="ws-lambda")
+        self._sessions: set[asyncio.Task[Any]] = set()
+        self._messages: set[asyncio.Task[None]] = set()
+        self.app = Starlette(
+            routes=[
+                WebSocketRoute("/", self._session),
+                WebSocketRoute("/{stage}", self._session),
+                Route(
+                    "/@connections/{connection_id}",
+                    self._manage,
+                    methods=["GET", "POST", "DELETE"],
+                ),
+                Route(
+                    "/{stage}/@connections/{connection_id}",
+                    self._manage,
+                    methods=["GET", "POST", "DELETE"],
+                ),
+            ],
+            exception_handlers={404: self._unknown_path},
+        )
+
+    # -- Lambda ---------------------------------------------------------------------------
+
+    async def _invoke(self, route_key: str, event: dict[str, Any]) -> Invocation:
+        loop = asyncio.get_running_loop()
+        function = self.api.routes[route_key]
+        return await loop.run_in_executor(self._executor, self._lambdas.invoke, function, event)
+
+    # -- sockets --------------------------------------------------------------------------
+
+    def _connection_info(self, ws: WebSocket) -> ConnectionInfo:
+        server_host, server_port = ws.scope.get("server") or ("127.0.0.1", 0)
+        domain = ws.headers.get("host") or f"{server_host}:{server_port}"
+        return ConnectionInfo(
+            connection_id=new_id(),
+            connected_at_ms=self._epoch_ms(),
+            source_ip=ws.client.host if ws.client else "127.0.0.1",
+            user_agent=ws.headers.get("user-agent"),
+            api=ApiInfo(api_id=self.api.api_id, stage=self.api.stage, domain_name=domain),
+        )
+
+    @staticmethod
+    def _upgrade_request(ws: WebSocket) -> UpgradeRequest:
+        server = ws.scope.get("server") or ("127.0.0.1", 0)
+        return UpgradeRequest(
+            headers=tuple(
+                (name.decode("latin-1"), value.decode("latin-1"))
+                for name, value in ws.scope["headers"]
+            ),
+            query_string=ws.scope.get("query_string", b"").decode("latin-1"),
+            server_port=int(server[1] or 0),
+        )
+
+    async def _session(self, ws: WebSocket) -> None:
+        """One socket from upgrade to `$disconnect`."""
+        stage = ws.path_params.get("stage")
+        if not management.stage_matches(stage, self.api.stage):
+            await ws.send_denial_response(Response(b'{"message":"Forbidden"}', 403))
+            return
+        task = asyncio.current_task()
+        if task is not None:
+            self._sessions.add(task)
+        try:
+            await self._run_session(ws)
+        finally:
+            if task is not None:
+                self._sessions.discard(task)
+
+    async def _run_session(self, ws: WebSocket) -> None:
+        info = self._connection_info(ws)
+        now = self._clock()
+        connection = Connection(info, _StarlettePeer(ws), now, now, info.connected_at_ms)
+        self.connections.add(connection)
+        try:
+            decision = await self._connect(connection, ws)
+            if not decision.accepted:
+                response = Response(decision.body, decision.status, headers=decision.headers)
+                with contextlib.suppress(OSError, WebSocketDisconnect, RuntimeError):
+                    await ws.send_denial_response(response)
+                return
+            try:
+                await ws.accept(subprotocol=decision.subprotocol)
+            except (OSError, WebSocketDisconnect):
+                # `$connect` accepted a client that has already left: still tell the app.
+                await self._disconnected(connection, client_close(1006, None))
+                return
+            connection.open = True
+            cause = await self._receive_until_closed(connection, ws)
+            connection.open = False
+            await self._disconnected(connection, cause)
+        finally:
+            self.connections.remove(info.connection_id)
+
+    async def _connect(self, connection: Connection, ws: WebSocket) -> ConnectDecision:
+        if CONNECT_ROUTE not in self.api.routes:
+            return ConnectDecision(200)
+        now_ms = self._epoch_ms()
+        event = connect_event(connection.info, self._upgrade_request(ws), now_ms, new_id())
+        invocation = await self._invoke(CONNECT_ROUTE, event)
+        return connect_decision(invocation.result, failed=not invocation.ok)
+
+    async def _receive_until_closed(self, connection: Connection, ws: WebSocket) -> CloseCause:
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                if connection.close_cause is not None:
+                    return connection.close_cause
+                code = message.get("code")
+                if code == MESSAGE_TOO_BIG.code:
+                    return MESSAGE_TOO_BIG
+                return client_close(code, message.get("reason"))
+            text = message.get("text")
+            if text is None:
+                # API Gateway takes no binary frames: it closes with 1003.
+                await connection.close(BINARY_FRAME)
+                continue
+            connection.touch(self._clock(), self._epoch_ms())
+            task = asyncio.create_task(self._on_message(connection, text))
+            self._messages.add(task)
+            task.add_done_callback(self._messages.discard)
+
+    async def _on_message(self, connection: Connection, body: str) -> None:
+        try:
+            await self._route_message(connection, body)
+        except Exception:  # a task nobody awaits: say what went wrong instead of losing it
+            log.exception("handling a message of %s failed", connection.connection_id)
+
+    async def _route_message(self, connection: Connection, body: str) -> None:
+        route = select_route(body, self.api.routes.keys())
+        request_id = new_id()
+        if route is None:
+            await self._tell_client(connection, FORBIDDEN_MESSAGE, request_id)
+            return
+        event = message_event(
+            connection.info,
+            route,
+            body,
+            self._epoch_ms(),
+            request_id=request_id,
+            message_id=new_id(),
+        )
+        invocation = await self._invoke(route, event)
+        if not invocation.ok:
+            await self._tell_client(connection, INTERNAL_ERROR_MESSAGE, request_id)
+
+    async def _tell_client(self, connection: Connection, message: str, request_id: str) -> None:
+        frame = client_error(message, connection.connection_id, request_id)
+        with contextlib.suppress(PeerGoneError):
+            await connection.deliver(frame.encode(), self._clock(), self._epoch_ms())
+
+    async def _disconnected(self, connection: Connection, cause: CloseCause) -> None:
+        connection.open = False
+        if DISCONNECT_ROUTE not in self.api.routes:
+            return
+        event = disconnect_event(
+            connection.info, cause.code, cause.reason, self._epoch_ms(), new_id()
+        )
+        await self._invoke(DISCONNECT_ROUTE, event)
+
+    # -- @connections ---------------------------------------------------------------------
+
+    async def _manage(self, request: Request) -> Response:
+        request_id = new_id()
+        if not management.stage_matches(request.path_params.get("stage"), self.api.stage):
+            return _reply(management.forbidden(request_id))
+        connection_id = str(request.path_params["connection_id"])
+        if request.method == "POST":
+            return await self._post(request, connection_id, request_id)
+        connection = self.connections.open_connection(connection_id)
+        if connection is None:
+            return _reply(management.gone(connection_id, request_id))
+        if request.method == "GET":
+            return _reply(
+                management.described(connection.info, connection.last_active_ms, request_id)
+            )
+        await connection.close(DELETED)
+        return _reply(management.deleted(request_id))
+
+    async def _post(self, request: Request, connection_id: str, request_id: str) -> Response:
+        limit = self.limits.max_message_bytes
+        length = request.headers.get("content-length", "")
+        declared = int(length) if length.isdigit() else 0
+        if declared > limit:
+            return _reply(management.payload_too_large(declared, request_id))
+        payload = await self._read_capped(request, limit)
+        if payload is None:
+            return _reply(management.payload_too_large(limit + 1, request_id))
+        connection = self.connections.open_connection(connection_id)
+        if connection is None:
+            return _reply(management.gone(connection_id, request_id))
+        try:
+            await connection.deliver(payload, self._clock(), self._epoch_ms())
+        except PeerGoneError:
+            return _reply(management.gone(connection_id, request_id))
+        return _reply(management.ok(request_id))
+
+    @staticmethod
+    async def _read_capped(request: Request, limit: int) -> bytes | None:
+        """The body, or None as soon as it grows past `limit` (chunked uploads included)."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                return None
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def _unknown_path(self, request: Request, _: Exception) -> Response:
+        return _reply(management.forbidden(new_id()))
+
+    # -- housekeeping ---------------------------------------------------------------------
+
+    async def sweep_forever(self) -> None:
+        """Close connections past their idle timeout or maximum lifetime, until cancelled."""
+        while True:
+            await asyncio.sleep(self.limits.sweep_interval_s)
+            try:
+                for connection, cause in self.connections.expired(self.limits, self._clock()):
+                    log.info("closing %s: %s", connection.connection_id, cause.reason)
+                    await connection.close(cause)
+            except Exception:  # one bad round must not end the sweeping
+                log.exception("sweeping expired connections failed")
+
+    async def close_all(self, cause: CloseCause, grace_s: float) -> None:
+        """Close every connection and wait (at most `grace_s`) for their `$disconnect`."""
+        for connection in self.connections:
+            if connection.open:
+                await connection.close(cause)
+        pending = self._sessions | self._messages
+        if pending:
+            await asyncio.wait(pending, timeout=grace_s)
+
+    def shutdown(self) -> None:
+        """Let no new invocation start; those still running finish on their threads."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def build_websocket_gateway(
+    loaded: LoadedApp, lambdas: LambdaRuntime, limits: ConnectionLimits
+) -> WebSocketGateway:
+    """The gateway for a loaded Chalice app: its websocket handlers, its API Gateway stage."""
+    api = WebSocketApi(
+        api_id=local_api_id(loaded.app.app_name, "websocket"),
+        stage=loaded.api_gateway_stage,
+        routes=websocket_function_names(loaded.app, loaded.config),
+    )
+    return WebSocketGateway(api, lambdas, limits)

@@ -1,0 +1,111 @@
+"""The REST gateway without sockets: Lambda failures as 502, health held until ready."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import pytest
+from chalice.app import Chalice
+from chalice.config import Config
+
+from infra.local.app_loader import LoadedApp
+from infra.local.lambda_runtime import LambdaFunction, LambdaRuntime
+from infra.local.rest_events import RestApiInfo
+from infra.local.rest_gateway import IntegrationFailedError, RestGateway, build_rest_app
+
+HEADERS = {"host": "127.0.0.1:8000", "x-forwarded-for": "127.0.0.1"}
+
+
+def loaded_app(timeout_s: float = 5.0) -> tuple[LoadedApp, LambdaRuntime, list[Any]]:
+    app = Chalice(app_name="shop")
+    seen: list[Any] = []
+
+    @app.route("/ok")
+    def ok() -> dict[str, Any]:
+        request = app.current_request
+        assert request is not None
+        seen.append((request.context, request.lambda_context))
+        return {"ok": True}
+
+    @app.route("/slow")
+    def slow() -> dict[str, Any]:
+        time.sleep(0.05)
+        return {}
+
+    config = Config.create(
+        chalice_stage="dev", app_name="shop", api_gateway_stage="api", lambda_memory_size=128
+    )
+    lambdas = LambdaRuntime()
+    lambdas.add(LambdaFunction("shop-dev", app, memory_mb=128, timeout_s=timeout_s))
+    return LoadedApp(app=app, config=config), lambdas, seen
+
+
+def test_a_route_runs_as_the_rest_function_with_api_gateways_context():
+    loaded, lambdas, seen = loaded_app()
+    gateway = RestGateway(loaded, lambdas, RestApiInfo("abcde12345", "api"))
+    # When a request goes through the gateway
+    result = gateway.handle_request("GET", "/ok", dict(HEADERS), None)
+    # Then the route answered, with API Gateway's request context and our Lambda context
+    assert result["statusCode"] == 200
+    context, lambda_context = seen[0]
+    assert context["stage"] == "api"
+    assert context["requestId"]
+    assert lambda_context.function_name == "shop-dev"
+    assert lambda_context.memory_limit_in_mb == 128
+
+
+def test_a_function_past_its_timeout_is_a_502():
+    # Given the REST function has a 10 ms timeout and the route takes 50 ms
+    loaded, lambdas, _ = loaded_app(timeout_s=0.01)
+    gateway = RestGateway(loaded, lambdas, RestApiInfo("abcde12345", "api"))
+    # Then API Gateway's answer is a 502 "Internal server error"
+    with pytest.raises(IntegrationFailedError) as failed:
+        gateway.handle_request("GET", "/slow", dict(HEADERS), None)
+    assert failed.value.CODE == 502
+    assert json.loads(failed.value.body or b"") == {"message": "Internal server error"}
+    assert failed.value.headers["x-amzn-ErrorType"] == "InternalServerErrorException"
+
+
+def asgi_get(app: Any, path: str) -> tuple[int, bytes]:
+    """One GET through the ASGI app, no server: (status, body)."""
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"host", b"127.0.0.1:8000")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+    }
+    asyncio.run(app(scope, receive, send))
+    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return status, body
+
+
+def test_health_waits_for_every_part():
+    # Given an app without a /health route, and a runtime still starting
+    loaded, lambdas, _ = loaded_app()
+    ready = False
+    app = build_rest_app(loaded, None, lambdas, is_ready=lambda: ready)
+    # Then /api/health says 503 until every part is up, then 200
+    status, body = asgi_get(app, "/api/health")
+    assert status == 503
+    assert json.loads(body)["error"]["code"] == "starting"
+    ready = True
+    assert asgi_get(app, "/api/health") == (200, b'{"status":"ok"}')
