@@ -1,4 +1,4 @@
-"""`python -m infra.local up` as a subprocess on free ports, for the clients' tests.
+"""The whole local stack (`python -m infra.local up`, this project's app) for the clients' tests.
 
 Tests that need a part the runtime does not serve yet (the notes API, the
 WebSocket gateway) skip with the reason; they run as soon as it does.
@@ -7,35 +7,28 @@ WebSocket gateway) skip with the reason; they run as soon as it does.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import websocket
 
-from infra.local.ports import free_port
-
-ROOT = Path(__file__).resolve().parents[1]
-START_TIMEOUT = 60.0
+from tests.integration.runtime_process import PROJECT_DIR, RuntimeProcess, start_runtime
 
 
 @dataclass
 class LocalStack:
     base_url: str  # the web client and, under /api, the REST API
     ws_url: str
-    ws_port: int
-    process: subprocess.Popen[bytes]
-    log: Path
+    runtime: RuntimeProcess
+
+    @property
+    def ws_port(self) -> int:
+        return self.runtime.ws_port
 
     @property
     def api_url(self) -> str:
@@ -47,11 +40,11 @@ class LocalStack:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(
+        request = urllib.request.Request(  # noqa: S310 - loopback
             self.api_url + path, data=data, method=method, headers=headers
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
                 raw = response.read()
                 return response.status, json.loads(raw) if raw else None
         except urllib.error.HTTPError as error:
@@ -100,62 +93,16 @@ class LocalStack:
             )
 
 
-def _wait_healthy(stack: LocalStack) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if stack.process.poll() is not None:
-            raise RuntimeError(f"the local runtime exited:\n{stack.log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(f"{stack.api_url}/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (OSError, urllib.error.URLError):
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"the local runtime did not start:\n{stack.log.read_text()[-3000:]}")
-
-
-def start_stack(folder: Path, backend: str = "moto") -> LocalStack:
-    """Start the whole local stack on free ports; waits until /api/health answers."""
-    port, ws_port, ddb_port = free_port(), free_port(), free_port()
-    folder.mkdir(parents=True, exist_ok=True)
-    log = folder / "runtime.log"
-    command = [
-        sys.executable, "-m", "infra.local", "up",
-        "--backend", backend,
-        "--port", str(port),
-        "--ws-port", str(ws_port),
-        "--ddb-port", str(ddb_port),
-        "--data-dir", str(folder / "data"),
-    ]  # fmt: skip
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=dict(os.environ)
-        )
-    stack = LocalStack(
-        f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{ws_port}/", ws_port, process, log
+def start_stack() -> LocalStack:
+    """The whole local stack with this project's app, on free ports (moto backend)."""
+    runtime = start_runtime(PROJECT_DIR)
+    return LocalStack(
+        f"http://127.0.0.1:{runtime.port}", f"ws://127.0.0.1:{runtime.ws_port}/", runtime
     )
-    try:
-        _wait_healthy(stack)
-    except BaseException:
-        stop_stack(stack)
-        raise
-    return stack
 
 
-def stop_stack(stack: LocalStack) -> None:
-    """SIGTERM (the runtime stops every part), then kill if it hangs."""
-    if stack.process.poll() is None:
-        stack.process.send_signal(signal.SIGTERM)
-        try:
-            stack.process.wait(15)
-        except subprocess.TimeoutExpired:
-            stack.process.kill()
-            stack.process.wait(5)
-
-
-@pytest.fixture(scope="module")
-def local_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
-    stack = start_stack(tmp_path_factory.mktemp("stack"))
+@pytest.fixture(scope="session")
+def local_stack() -> Iterator[LocalStack]:
+    stack = start_stack()
     yield stack
-    stop_stack(stack)
+    stack.runtime.stop()

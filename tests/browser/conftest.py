@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from infra.local.ports import free_port
+from tests.clients_runtime import local_stack  # noqa: F401 - a fixture of these tests
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

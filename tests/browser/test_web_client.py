@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.clients_runtime import LocalStack, local_stack  # noqa: F401 - the fixture
+from tests.clients_runtime import LocalStack
 
 pytestmark = pytest.mark.browser
 
@@ -22,7 +22,7 @@ PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
-def contexts(browser: Any, local_stack: LocalStack) -> Iterator[Any]:  # noqa: F811
+def contexts(browser: Any, local_stack: LocalStack) -> Iterator[Any]:
     """Makes browser contexts that reach this stack's WebSocket port; closes them after."""
     made: list[Any] = []
 
@@ -54,7 +54,7 @@ def open_page(context: Any, stack: LocalStack, account: dict[str, Any] | None = 
 
 
 def note_texts(page: Any) -> list[str]:
-    return page.locator("#notes li.note:not([hidden]) .note-text").all_inner_texts()
+    return list(page.locator("#notes li.note:not([hidden]) .note-text").all_inner_texts())
 
 
 def wait_for_texts(page: Any, expected: list[str]) -> None:
@@ -83,7 +83,7 @@ def add_note(page: Any, text: str) -> None:
 # ---------------------------------------------------------------- without live sync
 
 
-def test_sign_up_sign_out_and_sign_in_with_errors_shown(contexts, local_stack):  # noqa: F811
+def test_sign_up_sign_out_and_sign_in_with_errors_shown(contexts, local_stack):
     page = open_page(contexts(), local_stack)
     email = f"web-{time.time_ns()}@example.com"
     # Sign up with the keyboard-reachable, labelled form
@@ -114,7 +114,7 @@ def test_sign_up_sign_out_and_sign_in_with_errors_shown(contexts, local_stack): 
     assert page.page_errors == []
 
 
-def test_a_return_from_oauth_signs_in_or_shows_the_error(contexts, local_stack):  # noqa: F811
+def test_a_return_from_oauth_signs_in_or_shows_the_error(contexts, local_stack):
     account = local_stack.signup("Oauth")
     context = contexts()
     page = open_page(context, local_stack)
@@ -138,7 +138,7 @@ def test_a_return_from_oauth_signs_in_or_shows_the_error(contexts, local_stack):
     assert page.locator("#oauth").is_hidden()
 
 
-def test_provider_buttons_come_from_the_providers_route(contexts, local_stack):  # noqa: F811
+def test_provider_buttons_come_from_the_providers_route(contexts, local_stack):
     context = contexts()
     providers = {"providers": [{"id": "google", "name": "Google"}, {"id": "oidc", "name": "Acme"}]}
     context.route(
@@ -152,7 +152,7 @@ def test_provider_buttons_come_from_the_providers_route(contexts, local_stack): 
     assert page.get_by_role("link", name="Sign in with Acme").is_visible()
 
 
-def test_reload_shows_the_cached_notes_before_the_socket_connects(contexts, local_stack, artifacts):  # noqa: F811
+def test_reload_shows_the_cached_notes_before_the_socket_connects(contexts, local_stack, artifacts):
     account = local_stack.signup("Cached")
     context = contexts()
     # Given notes cached by an earlier visit
@@ -183,7 +183,7 @@ def test_reload_shows_the_cached_notes_before_the_socket_connects(contexts, loca
 # ---------------------------------------------------------------- live sync
 
 
-def test_two_pages_of_one_user_see_each_others_changes(contexts, local_stack, artifacts):  # noqa: F811
+def test_two_pages_of_one_user_see_each_others_changes(contexts, local_stack, artifacts):
     local_stack.require_realtime()
     account = local_stack.signup("Two")
     context = contexts()
@@ -214,7 +214,7 @@ def test_two_pages_of_one_user_see_each_others_changes(contexts, local_stack, ar
     assert first.page_errors == [] and second.page_errors == []
 
 
-def test_offline_then_online_converges(contexts, local_stack):  # noqa: F811
+def test_offline_then_online_converges(contexts, local_stack):
     local_stack.require_realtime()
     account = local_stack.signup("Offline")
     laptop = open_page(contexts(), local_stack, account)
@@ -239,7 +239,7 @@ def test_offline_then_online_converges(contexts, local_stack):  # noqa: F811
     wait_for_texts(phone, ["Written while the phone was offline"])
 
 
-def test_another_users_page_shows_none_of_it(contexts, local_stack):  # noqa: F811
+def test_another_users_page_shows_none_of_it(contexts, local_stack):
     local_stack.require_realtime()
     ann = local_stack.signup("Ann")
     bob = local_stack.signup("Bob")

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import io
 import json
+import queue
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from infra.local.ports import free_port
-from tests.clients_runtime import LocalStack, local_stack  # noqa: F401 - the fixture
+from tests.clients_runtime import LocalStack
 from userdb import cli
 
 PASSWORD = "correct horse battery"
@@ -46,7 +50,7 @@ class Cli:
 
 
 @pytest.fixture
-def run(local_stack, tmp_path, monkeypatch, capsys):  # noqa: F811
+def run(local_stack, tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("USERDB_TOKEN", raising=False)
     monkeypatch.delenv("USERDB_PASSWORD", raising=False)
     tool = Cli(local_stack, tmp_path / "state")
@@ -165,27 +169,36 @@ def test_watch_shows_changes_live_and_the_connection_state(local_stack, tmp_path
     watcher = subprocess.Popen(
         [userdb, "--json", "watch"], env=env, stdout=subprocess.PIPE, text=True
     )
+    lines: queue.Queue[str] = queue.Queue()
+    stdout = watcher.stdout
+    assert stdout is not None
+
+    def pump() -> None:
+        for line in stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+
+    def read_until(predicate: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+        seen = []
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            try:
+                event = json.loads(lines.get(timeout=max(0.1, deadline - time.monotonic())))
+            except queue.Empty:
+                break
+            seen.append(event)
+            if predicate(event):
+                return dict(event)
+        raise AssertionError(f"not seen; got {seen}")
+
     try:
-        assert watcher.stdout is not None
-        events = []
-
-        def read_until(predicate, timeout=15.0):
-            deadline = time.monotonic() + timeout
-            while time.monotonic() < deadline:
-                line = watcher.stdout.readline()
-                if not line:
-                    break
-                events.append(json.loads(line))
-                if predicate(events[-1]):
-                    return events[-1]
-            raise AssertionError(f"not seen; got {events}")
-
         read_until(lambda e: e["event"] == "status" and e["state"] == "live")
-        status, body = local_stack.call(
+        status, _ = local_stack.call(
             "POST", "/notes", {"text": "seen live"}, token=account["token"]
         )
         assert status == 201
-        change = read_until(lambda e: e["event"] == "change" and e["upserted"])
+        change = read_until(lambda e: e["event"] == "change" and bool(e["upserted"]))
         assert change["upserted"][0]["text"] == "seen live"
     finally:
         watcher.terminate()
@@ -194,7 +207,5 @@ def test_watch_shows_changes_live_and_the_connection_state(local_stack, tmp_path
 
 def test_the_console_script_is_installed():
     userdb = Path(sys.executable).parent / "userdb"
-    result = subprocess.run(
-        [str(userdb), "--help"], capture_output=True, text=True, check=False
-    )
+    result = subprocess.run([str(userdb), "--help"], capture_output=True, text=True, check=False)
     assert result.returncode == 0 and "watch" in result.stdout

@@ -15,7 +15,7 @@ import boto3
 import pytest
 
 import userdb
-from tests.clients_runtime import LocalStack, local_stack  # noqa: F401 - the fixture
+from tests.clients_runtime import LocalStack
 from userdb.sync import ChangeSet, ConnectionState, Status, SyncTimings
 
 PASSWORD = "correct horse battery"
@@ -28,11 +28,16 @@ def new_client(stack: LocalStack, state_dir: Path | None) -> userdb.Client:
 
 
 @pytest.fixture
-def ann(local_stack: LocalStack, tmp_path: Path) -> Iterator[userdb.Client]:  # noqa: F811
+def ann(local_stack: LocalStack, tmp_path: Path) -> Iterator[userdb.Client]:
     client = new_client(local_stack, tmp_path / "ann")
     client.signup(f"ann-{uuid.uuid4().hex[:10]}@example.com", PASSWORD, "Ann")
     yield client
     client.close()
+
+
+def email_of(client: userdb.Client) -> str:
+    assert client.user is not None and client.user.email is not None
+    return client.user.email
 
 
 def server_notes(client: userdb.Client) -> dict[str, str]:
@@ -43,7 +48,7 @@ def local_notes(live: userdb.Subscription) -> dict[str, str]:
     return {note.id: note.text for note in live.notes()}
 
 
-def test_accounts_and_typed_errors(local_stack, tmp_path):  # noqa: F811
+def test_accounts_and_typed_errors(local_stack, tmp_path):
     client = new_client(local_stack, tmp_path / "state")
     email = f"typed-{uuid.uuid4().hex[:10]}@example.com"
     # Given a new account
@@ -76,7 +81,7 @@ def test_accounts_and_typed_errors(local_stack, tmp_path):  # noqa: F811
     assert new_client(local_stack, tmp_path / "state").token is None
 
 
-def test_notes_crud_with_versions(local_stack, ann):  # noqa: F811
+def test_notes_crud_with_versions(local_stack, ann):
     local_stack.require_notes()
     # Given a note
     note = ann.notes.create("first")
@@ -100,7 +105,7 @@ def test_notes_crud_with_versions(local_stack, ann):  # noqa: F811
     assert set(server_notes(ann)) == {once.id}
 
 
-def test_reconnects_after_the_server_drops_the_socket(local_stack, ann):  # noqa: F811
+def test_reconnects_after_the_server_drops_the_socket(local_stack, ann):
     local_stack.require_realtime()
     states: list[Status] = []
     with ann.subscribe(on_state=states.append) as live:
@@ -118,7 +123,7 @@ def test_reconnects_after_the_server_drops_the_socket(local_stack, ann):  # noqa
         dropped = live.connection_id
         management.delete_connection(ConnectionId=dropped)
         writer = new_client(local_stack, None)
-        writer.login(ann.user.email, PASSWORD)
+        writer.login(email_of(ann), PASSWORD)
         for n in range(5):
             writer.notes.create(f"while away {n}")
         # Then it reconnects on a new connection and converges
@@ -128,7 +133,7 @@ def test_reconnects_after_the_server_drops_the_socket(local_stack, ann):  # noqa
 
 
 def test_resumes_after_a_restart_from_the_state_folder_without_a_snapshot(
-    local_stack,  # noqa: F811
+    local_stack,
     tmp_path,
 ):
     local_stack.require_realtime()
@@ -142,7 +147,7 @@ def test_resumes_after_a_restart_from_the_state_folder_without_a_snapshot(
     first.close()
     # Given two writes while the process is gone
     writer = new_client(local_stack, None)
-    writer.login(first.user.email, PASSWORD)
+    writer.login(email_of(first), PASSWORD)
     writer.notes.create("new while away")
     changed = writer.notes.all()[0]
     writer.notes.update(changed.id, "changed while away")
@@ -160,11 +165,11 @@ def test_resumes_after_a_restart_from_the_state_folder_without_a_snapshot(
     }
 
 
-def test_a_burst_of_writes_ends_in_the_same_state_as_the_server(local_stack, ann):  # noqa: F811
+def test_a_burst_of_writes_ends_in_the_same_state_as_the_server(local_stack, ann):
     local_stack.require_realtime()
     rng = random.Random(7)
     writer = new_client(local_stack, None)
-    writer.login(ann.user.email, PASSWORD)
+    writer.login(email_of(ann), PASSWORD)
     with ann.subscribe() as live:
         assert live.wait_live(WAIT)
         # When 150 creates, updates and deletes land in a burst
@@ -184,7 +189,7 @@ def test_a_burst_of_writes_ends_in_the_same_state_as_the_server(local_stack, ann
         assert live.cursor == version
 
 
-def test_another_user_sees_none_of_it(local_stack, ann, tmp_path):  # noqa: F811
+def test_another_user_sees_none_of_it(local_stack, ann, tmp_path):
     local_stack.require_realtime()
     bob = new_client(local_stack, tmp_path / "bob")
     bob.signup(f"bob-{uuid.uuid4().hex[:10]}@example.com", PASSWORD, "Bob")
