@@ -68,8 +68,11 @@ class NotesApi:
         id: str | None = None,  # the API's field name
         idempotency_key: str | None = None,
     ) -> Note:
-        """Create a note. An Idempotency-Key is always sent (a fresh one unless given),
-        so retrying with the same key never creates it twice."""
+        """Create a note (`id`: a client-chosen `note_` + 16 of [a-z0-9]).
+
+        An Idempotency-Key is always sent, a fresh one unless given: retrying a
+        call with the same key never creates the note twice.
+        """
         body: dict[str, str] = {"text": text}
         if id is not None:
             body["id"] = id
