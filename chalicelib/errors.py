@@ -113,6 +113,92 @@ class TenantNotReadyError(UserdbError):
     default_message = "Your data store is still being created; try again shortly."
 
 
+# ---- Sign-in with OAuth: the browser lands on the web client with one of these codes ----
+
+
+class UnknownProviderError(UserdbError):
+    status, code = 404, "unknown_provider"
+    default_message = "This sign-in provider is not configured."
+
+
+class InvalidRedirectError(UserdbError):
+    status, code = 400, "invalid_redirect"
+    default_message = "The page to return to is not on an allowed origin."
+
+
+class InvalidStateError(UserdbError):
+    status, code = 400, "invalid_state"
+    default_message = "The sign-in attempt is unknown, expired or already used; start again."
+
+
+class AccessDeniedError(UserdbError):
+    status, code = 403, "access_denied"
+    default_message = "Sign-in was cancelled at the provider."
+
+
+class ProviderError(UserdbError):
+    status, code = 502, "provider_error"
+    default_message = "The provider refused the sign-in."
+
+
+class InvalidCallbackError(UserdbError):
+    status, code = 400, "invalid_callback"
+    default_message = "The provider's reply carries no authorization code."
+
+
+class TokenExchangeError(UserdbError):
+    status, code = 502, "token_exchange_failed"
+    default_message = "The provider did not accept the authorization code."
+
+
+class ProviderUnavailableError(UserdbError):
+    status, code = 503, "provider_unavailable"
+    default_message = "The sign-in provider cannot be reached; try again shortly."
+
+
+class IdTokenInvalidError(UserdbError):
+    status, code = 401, "id_token_invalid"
+    default_message = "The provider's ID token is not valid for this app."
+
+
+class IdTokenExpiredError(IdTokenInvalidError):
+    code = "id_token_expired"
+    default_message = "The provider's ID token has expired."
+
+
+class IdTokenSignatureError(IdTokenInvalidError):
+    code = "id_token_signature_invalid"
+    default_message = "The provider's ID token signature does not verify."
+
+
+class NonceMismatchError(IdTokenInvalidError):
+    code = "nonce_mismatch"
+    default_message = "The provider's ID token belongs to another sign-in attempt."
+
+
+class AccountExistsError(UserdbError):
+    status, code = 409, "account_exists"
+    default_message = (
+        "An account with this email exists: sign in with its password, "
+        "then connect this provider from your account."
+    )
+
+
+class IdentityInUseError(UserdbError):
+    status, code = 409, "identity_in_use"
+    default_message = "This provider account is already connected to another userdb account."
+
+
+class IdentityNotFoundError(UserdbError):
+    status, code = 404, "identity_not_found"
+    default_message = "No identity of this provider is connected to your account."
+
+
+class LastSignInMethodError(UserdbError):
+    status, code = 409, "last_sign_in_method"
+    default_message = "This is the last way to sign in to your account; it cannot be removed."
+
+
 def error_body(error: UserdbError) -> dict[str, Any]:
     """The JSON body every error reply carries."""
     body: dict[str, Any] = {"code": error.code, "message": error.message}

@@ -5,11 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from chalicelib.dal.accounts import DynamoAccountStore, DynamoLoginAttemptsStore
+from chalicelib.dal.identities import DynamoIdentityStore
+from chalicelib.dal.oauth_states import DynamoOAuthStateStore
+from chalicelib.dal.secrets import resolve_secret
 from chalicelib.dal.sessions import DynamoSessionStore
 from chalicelib.dal.tables import ACCOUNTS_SUFFIX, SESSIONS_SUFFIX, shared_table
 from chalicelib.logic.accounts import AccountService
 from chalicelib.logic.clock import Clock, SystemClock
+from chalicelib.logic.identity_providers import configured_providers
 from chalicelib.logic.login_throttle import LoginThrottle, ThrottlePolicy
+from chalicelib.logic.oauth import OAuthService
 from chalicelib.logic.passwords import PasswordHasher
 from chalicelib.logic.session_cache import SessionCache
 from chalicelib.logic.sessions import SessionService
@@ -21,6 +26,7 @@ class Services:
     settings: Settings
     sessions: SessionService
     accounts: AccountService
+    oauth: OAuthService
 
 
 def build_services(settings: Settings, clock: Clock) -> Services:
@@ -46,10 +52,21 @@ def build_services(settings: Settings, clock: Clock) -> Services:
     passwords = PasswordHasher(
         settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism
     )
-    accounts = AccountService(
-        DynamoAccountStore(accounts_table), sessions, passwords, throttle, clock
+    account_store = DynamoAccountStore(accounts_table)
+    accounts = AccountService(account_store, sessions, passwords, throttle, clock)
+    oauth = OAuthService(
+        configured_providers(settings.oauth, lambda name: resolve_secret(name, settings.region)),
+        DynamoOAuthStateStore(accounts_table),
+        DynamoIdentityStore(accounts_table),
+        account_store=account_store,
+        accounts=accounts,
+        sessions=sessions,
+        clock=clock,
+        api_url=settings.oauth.api_url or "",
+        web_url=settings.oauth.web_url or f"{settings.allowed_origins[0]}/",
+        allowed_origins=settings.allowed_origins,
     )
-    return Services(settings=settings, sessions=sessions, accounts=accounts)
+    return Services(settings=settings, sessions=sessions, accounts=accounts, oauth=oauth)
 
 
 _current: Services | None = None

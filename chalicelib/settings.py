@@ -11,7 +11,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated
 
-from pydantic import AliasChoices, Field, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -20,6 +20,65 @@ class Tenancy(StrEnum):
 
     SILO = "silo"
     POOL = "pool"
+
+
+class OAuthSettings(BaseSettings):
+    """Sign-in providers of the stage (docs/oauth.md). A provider is on when its client id is set.
+
+    A client secret comes from `*_CLIENT_SECRET`, or from `*_CLIENT_SECRET_NAME`: an
+    `ssm:/parameter/name` or `secretsmanager:secret-id[#json-key]`, resolved at cold start.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="USERDB_OAUTH_", frozen=True, extra="ignore")
+
+    # The public URL of this REST API (callbacks are {api_url}/auth/oauth/{provider}/callback).
+    api_url: str | None = Field(default=None, validation_alias="USERDB_API_URL")
+    # Where a sign-in lands when the client names no page (default: the first allowed origin).
+    web_url: str | None = Field(default=None, validation_alias="USERDB_WEB_URL")
+    http_timeout_seconds: float = Field(default=5.0, gt=0, le=25)
+    id_token_leeway_seconds: int = Field(default=60, ge=0, le=300)
+
+    google_client_id: str | None = None
+    google_client_secret: SecretStr | None = None
+    google_client_secret_name: str | None = None
+    google_scopes: str = "openid email profile"
+    google_discovery_url: str = "https://accounts.google.com/.well-known/openid-configuration"
+
+    github_client_id: str | None = None
+    github_client_secret: SecretStr | None = None
+    github_client_secret_name: str | None = None
+    github_scopes: str = "read:user user:email"
+    github_authorize_url: str = "https://github.com/login/oauth/authorize"
+    github_token_url: str = "https://github.com/login/oauth/access_token"  # noqa: S105 - a URL
+    github_api_url: str = "https://api.github.com/"
+
+    oidc_client_id: str | None = None
+    oidc_client_secret: SecretStr | None = None
+    oidc_client_secret_name: str | None = None
+    oidc_scopes: str = "openid email profile"
+    oidc_issuer: str | None = None
+    oidc_discovery_url: str | None = None
+    oidc_name: str = Field(default="OpenID Connect", min_length=1, max_length=60)
+
+    @model_validator(mode="after")
+    def _complete(self) -> OAuthSettings:
+        for provider in ("google", "github", "oidc"):
+            if getattr(self, f"{provider}_client_id") is None:
+                continue
+            has_secret = getattr(self, f"{provider}_client_secret") is not None
+            has_name = getattr(self, f"{provider}_client_secret_name") is not None
+            if has_secret and has_name:
+                raise ValueError(f"{provider}: set its client secret or its secret name, not both")
+            # The generic provider may be a public client (PKCE only); the others need a secret.
+            if provider != "oidc" and not (has_secret or has_name):
+                raise ValueError(f"{provider}: a client id needs a client secret or secret name")
+            if self.api_url is None:
+                raise ValueError("USERDB_API_URL is needed to build OAuth callback URLs")
+        if self.oidc_client_id and not (self.oidc_issuer or self.oidc_discovery_url):
+            raise ValueError(
+                "oidc: set USERDB_OAUTH_OIDC_ISSUER or USERDB_OAUTH_OIDC_DISCOVERY_URL"
+            )
+        return self
 
 
 class Settings(BaseSettings):
@@ -65,6 +124,9 @@ class Settings(BaseSettings):
 
     # Tenant data.
     tombstone_days: int = Field(default=7, ge=1)
+
+    # Sign-in with OAuth / OpenID Connect providers.
+    oauth: OAuthSettings = Field(default_factory=OAuthSettings)
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

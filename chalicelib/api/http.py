@@ -116,15 +116,20 @@ def _bearer_token(request: Request) -> str | None:
     return None
 
 
-def _cookie_token(request: Request) -> str | None:
+def cookie_value(request: Request, name: str) -> str | None:
+    """The value of cookie `name`, or None if absent or the header is malformed."""
     header = request.headers.get("cookie")
     if not header:
         return None
     try:
-        morsel = SimpleCookie(header).get(SESSION_COOKIE)
+        morsel = SimpleCookie(header).get(name)
     except CookieError:
         return None
     return morsel.value if morsel else None
+
+
+def _cookie_token(request: Request) -> str | None:
+    return cookie_value(request, SESSION_COOKIE)
 
 
 def authenticate(request: Request) -> Session:

@@ -10,19 +10,26 @@ from chalicelib.api.http import (
     json_response,
     no_content,
     parse_body,
+    parse_query,
     session_cookie,
 )
-from chalicelib.models.accounts import MeResponse, UpdateProfileRequest, UserOut
+from chalicelib.models.accounts import Account, MeResponse, UpdateProfileRequest, UserOut
+from chalicelib.models.identities import IdentityOut, UnlinkQuery
 from chalicelib.services import get_services
 
 me_routes = ApiBlueprint(__name__)
+
+
+def _me(account: Account) -> MeResponse:
+    identities = get_services().oauth.identities(account.id)
+    return MeResponse(user=UserOut.of(account), identities=[IdentityOut.of(i) for i in identities])
 
 
 @me_routes.route("/me", methods=["GET"])
 def get_me() -> Response:
     session = authenticate(me_routes.current_request)
     account = get_services().accounts.get(session.user_id)
-    return json_response(MeResponse(user=UserOut.of(account)))
+    return json_response(_me(account))
 
 
 @me_routes.route("/me", methods=["PATCH"])
@@ -31,7 +38,7 @@ def update_me() -> Response:
     session = authenticate(request)
     body = parse_body(request, UpdateProfileRequest)
     account = get_services().accounts.update_profile(session.user_id, body)
-    return json_response(MeResponse(user=UserOut.of(account)))
+    return json_response(_me(account))
 
 
 @me_routes.route("/me", methods=["DELETE"])
@@ -39,3 +46,12 @@ def delete_me() -> Response:
     session = authenticate(me_routes.current_request)
     get_services().accounts.delete(session.user_id)
     return no_content({"Set-Cookie": session_cookie("", 0)})
+
+
+@me_routes.route("/me/identities/{provider}", methods=["DELETE"])
+def unlink_identity(provider: str) -> Response:
+    request = me_routes.current_request
+    session = authenticate(request)
+    query = parse_query(request, UnlinkQuery)
+    get_services().oauth.unlink(session.user_id, provider, query.subject)
+    return no_content()

@@ -6,13 +6,16 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
+from pynamodb.expressions.condition import size
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.dal.items import AccountItem, EmailClaimItem, LoginAttemptsItem
+from chalicelib.dal.identities import identity_items_of, new_identity_item
+from chalicelib.dal.items import AccountItem, EmailClaimItem, IdentityItem, LoginAttemptsItem
 from chalicelib.dal.tables import TableBinding
-from chalicelib.errors import EmailTakenError, NotFoundError
+from chalicelib.errors import ConflictError, EmailTakenError, IdentityInUseError, NotFoundError
 from chalicelib.models.accounts import Account
+from chalicelib.models.identities import Identity
 
 
 @dataclass(frozen=True)
@@ -34,8 +37,14 @@ class LoginAttempts:
 
 
 class AccountStore(Protocol):
-    def create(self, account: Account, password_hash: str | None) -> None:
-        """Store a new account; EmailTakenError if its email belongs to another."""
+    def create(
+        self, account: Account, password_hash: str | None, identity: Identity | None = None
+    ) -> None:
+        """Store a new account, and the identity it signs in with if any.
+
+        EmailTakenError if its email belongs to another; IdentityInUseError if the
+        identity is linked already (both also when two creations race).
+        """
         ...
 
     def get(self, user_id: str) -> Account | None: ...
@@ -51,7 +60,7 @@ class AccountStore(Protocol):
     ) -> Account: ...
 
     def delete(self, user_id: str) -> None:
-        """Remove the account and its email claim; absent accounts are not an error."""
+        """Remove the account, its email claim and identities; absent accounts are not an error."""
         ...
 
 
@@ -91,8 +100,11 @@ class DynamoAccountStore:
         self._table = table
         self._accounts = table.model(AccountItem)
         self._claims = table.model(EmailClaimItem)
+        self._identities = table.model(IdentityItem)
 
-    def create(self, account: Account, password_hash: str | None) -> None:
+    def create(
+        self, account: Account, password_hash: str | None, identity: Identity | None = None
+    ) -> None:
         item = self._accounts(
             account.id,
             email=account.email,
@@ -103,17 +115,31 @@ class DynamoAccountStore:
             password_hash=password_hash,
             created=account.created,
             updated=account.updated,
+            identity_keys={identity.key} if identity is not None else None,
         )
+        # Positions in the transaction, to tell which condition failed.
+        email_at = identity_at = -1
         try:
             with TransactWrite(connection=self._table.connection()) as transaction:
                 transaction.save(item, condition=self._accounts.pk.does_not_exist())
+                position = 1
                 if account.email is not None:
                     claim = self._claims(_email_key(account.email), user_id=account.id)
                     transaction.save(claim, condition=self._claims.pk.does_not_exist())
+                    email_at, position = position, position + 1
+                if identity is not None:
+                    transaction.save(
+                        new_identity_item(self._identities, identity),
+                        condition=self._identities.pk.does_not_exist(),
+                    )
+                    identity_at = position
         except TransactWriteError as error:
             reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
-            if len(reasons) > 1 and reasons[1] == "ConditionalCheckFailed":
+            failed = {i for i, code in enumerate(reasons) if code == "ConditionalCheckFailed"}
+            if email_at in failed:
                 raise EmailTakenError() from error
+            if identity_at in failed:
+                raise IdentityInUseError() from error
             raise
 
     def get(self, user_id: str) -> Account | None:
@@ -156,13 +182,33 @@ class DynamoAccountStore:
         return _to_account(item)
 
     def delete(self, user_id: str) -> None:
-        account = self.get(user_id)
-        if account is None:
+        if not user_id.startswith("usr_"):
             return
-        with TransactWrite(connection=self._table.connection()) as transaction:
-            transaction.delete(self._accounts(user_id))
-            if account.email is not None:
-                transaction.delete(self._claims(_email_key(account.email)))
+        for _ in range(3):
+            try:
+                item = self._accounts.get(user_id, consistent_read=True)
+            except DoesNotExist:
+                return
+            identities = identity_items_of(item, self._identities)
+            # An identity linked meanwhile would be left behind: the delete then retries.
+            unchanged = (
+                size(self._accounts.identity_keys) == len(identities)  # type: ignore[no-untyped-call]
+                if identities
+                else self._accounts.identity_keys.does_not_exist()
+            )
+            try:
+                with TransactWrite(connection=self._table.connection()) as transaction:
+                    transaction.delete(self._accounts(user_id), condition=unchanged)
+                    if item.email is not None:
+                        transaction.delete(self._claims(_email_key(item.email)))
+                    for identity in identities:
+                        transaction.delete(identity)
+                return
+            except TransactWriteError as error:
+                reasons = [r.code if r else None for r in (error.cancellation_reasons or [])]
+                if reasons[:1] != ["ConditionalCheckFailed"]:
+                    raise
+        raise ConflictError("The account changed while it was being deleted; try again.")
 
 
 class DynamoLoginAttemptsStore:

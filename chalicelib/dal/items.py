@@ -15,6 +15,7 @@ from pynamodb.attributes import (
     BooleanAttribute,
     NumberAttribute,
     UnicodeAttribute,
+    UnicodeSetAttribute,
 )
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
@@ -54,6 +55,8 @@ class AccountItem(Model):
     password_hash = UnicodeAttribute(null=True)
     created = NumberAttribute()
     updated = NumberAttribute()
+    # `{provider}#{subject}` of the OAuth identities linked to this account.
+    identity_keys = UnicodeSetAttribute(null=True)
     by_email = EmailIndex()
 
 
@@ -66,6 +69,39 @@ class EmailClaimItem(Model):
     pk = UnicodeAttribute(hash_key=True)
     kind = UnicodeAttribute(default="email")
     user_id = UnicodeAttribute()
+
+
+class IdentityItem(Model):
+    """`oauth#{provider}#{subject}` -> user id: (provider, subject) resolves in one GetItem."""
+
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="identity")
+    user_id = UnicodeAttribute()
+    provider = UnicodeAttribute()
+    subject = UnicodeAttribute()
+    email = UnicodeAttribute(null=True)
+    email_verified = BooleanAttribute(default=False)
+    created = NumberAttribute()
+
+
+class OAuthStateItem(Model):
+    """`oauthstate#{sha256(state)}`: one sign-in in flight; single use, expiring by TTL."""
+
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="oauth_state")
+    provider = UnicodeAttribute()
+    code_verifier = UnicodeAttribute()
+    nonce = UnicodeAttribute(null=True)
+    redirect = UnicodeAttribute()
+    link_user_id = UnicodeAttribute(null=True)
+    created = NumberAttribute()
+    expires = NumberAttribute()
 
 
 class LoginAttemptsItem(Model):

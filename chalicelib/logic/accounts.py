@@ -10,6 +10,7 @@ from chalicelib.logic.passwords import PasswordHasher
 from chalicelib.logic.sessions import ClientInfo, SessionService
 from chalicelib.logic.tokens import new_id
 from chalicelib.models.accounts import Account, LoginRequest, SignupRequest, UpdateProfileRequest
+from chalicelib.models.identities import ProviderIdentity
 
 
 class AccountService:
@@ -34,17 +35,42 @@ class AccountService:
 
         EmailTakenError (409) if the email is taken, also when two sign-ups race.
         """
+        account = self.create_account(
+            email=request.email,
+            name=request.name,
+            password_hash=self._passwords.hash(request.password),
+        )
+        token, _ = self._sessions.start(account.id, client)
+        return account, token
+
+    def create_account(
+        self,
+        *,
+        email: str | None,
+        name: str,
+        email_verified: bool = False,
+        image: str | None = None,
+        password_hash: str | None = None,
+        identity: ProviderIdentity | None = None,
+    ) -> Account:
+        """The one way accounts are born (password sign-up and OAuth alike).
+
+        `identity`, if given, is linked in the same write, so the account always has a
+        way to sign in. EmailTakenError / IdentityInUseError if another account holds them.
+        """
         now = epoch_ms(self._clock)
         account = Account(
             id=new_id("usr"),
-            email=request.email,
-            name=request.name,
+            email=email,
+            email_verified=email_verified,
+            name=name,
+            image=image,
             created=now,
             updated=now,
         )
-        self._accounts.create(account, self._passwords.hash(request.password))
-        token, _ = self._sessions.start(account.id, client)
-        return account, token
+        linked = identity.for_user(account.id, now) if identity is not None else None
+        self._accounts.create(account, password_hash, linked)
+        return account
 
     def log_in(self, request: LoginRequest, client: ClientInfo) -> tuple[Account, str]:
         """Check the password and start a session; one answer for unknown email and bad password."""

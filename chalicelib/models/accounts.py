@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, EmailStr, Field, HttpUrl, StringConstraints
 
 from chalicelib.models.base import RequestModel, ResponseModel
+from chalicelib.models.identities import IdentityOut
 
 EMAIL_MAX = 254
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
@@ -121,3 +122,5 @@ class SessionsResponse(ResponseModel):
 
 class MeResponse(ResponseModel):
     user: UserOut
+    # The OAuth / OpenID Connect identities that sign in to this account.
+    identities: list[IdentityOut] = []

@@ -60,6 +60,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     up.add_argument("--app-dir", type=Path, default=defaults.app_dir)
     up.add_argument("--stage", default=defaults.stage)
+    up.add_argument(
+        "--oidc-test-provider",
+        action="store_true",
+        help="start a local OpenID Connect provider and offer 'Sign in with' it",
+    )
     return parser.parse_args(argv)
 
 
@@ -79,6 +84,7 @@ def config_from(args: argparse.Namespace) -> RuntimeConfig:
         app_dir=app_dir,
         stage=args.stage,
         web_dir=app_dir / "web",
+        oidc_test_provider=args.oidc_test_provider,
     )
 
 

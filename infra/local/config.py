@@ -31,6 +31,8 @@ class RuntimeConfig:
     region: str = "us-east-1"
     ws_idle_timeout_s: float = 600.0  # API Gateway: 10 minutes without a message
     ws_max_lifetime_s: float = 7200.0  # API Gateway: 2 hours, whatever the traffic
+    # Start a local OpenID Connect provider and sign in with it (docs/oauth.md).
+    oidc_test_provider: bool = False
 
     @property
     def web_origin(self) -> str:
@@ -39,3 +41,7 @@ class RuntimeConfig:
     def websocket_endpoint(self, api_gateway_stage: str) -> str:
         """The `@connections` endpoint the app posts to (boto3 `endpoint_url`)."""
         return f"http://{self.host}:{self.ws_port}/{api_gateway_stage}"
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.web_origin}/api"

@@ -18,6 +18,7 @@ from infra.local.app_loader import LoadedApp, load_app, stage_config
 from infra.local.backends import Backend, make_backend
 from infra.local.config import RuntimeConfig
 from infra.local.lambda_runtime import LambdaRuntime, chalice_functions
+from infra.local.oidc_provider import OidcTestProvider
 from infra.local.ports import ensure_free
 from infra.local.rest_gateway import build_rest_app
 from infra.local.websocket_gateway.chalice_sender import point_websocket_api
@@ -51,6 +52,7 @@ class LocalRuntime:
         self._servers: list[uvicorn.Server] = []
         self._stopping = asyncio.Event()
         self.started_in: float | None = None
+        self.oidc_provider: OidcTestProvider | None = None
 
     def check_ports(self) -> None:
         ensure_free(self.config.host, self.config.port, "--port")
@@ -68,6 +70,8 @@ class LocalRuntime:
             "USERDB_DYNAMODB_ENDPOINT": endpoint,
             "USERDB_ALLOWED_ORIGINS": origins,
             "USERDB_WEBSOCKET_ENDPOINT": self.config.websocket_endpoint(api_gateway_stage),
+            "USERDB_API_URL": self.config.api_url,
+            **(self.oidc_provider.app_environment() if self.oidc_provider else {}),
         }
 
     def start_backend_and_app(self) -> None:
@@ -76,6 +80,9 @@ class LocalRuntime:
         self.check_ports()
         self.endpoint = self.backend.start()
         api_stage = str(stage_config(self.config.app_dir, self.config.stage).api_gateway_stage)
+        if self.config.oidc_test_provider:
+            callback = f"{self.config.api_url}/auth/oauth/oidc/callback"
+            self.oidc_provider = OidcTestProvider([callback], host=self.config.host).start()
         self.loaded = load_app(
             self.config.app_dir, self.config.stage, self.app_environment(self.endpoint, api_stage)
         )
@@ -159,6 +166,9 @@ class LocalRuntime:
         if self.websocket is not None:
             self.websocket.shutdown()
         self.backend.stop()
+        if self.oidc_provider is not None:
+            self.oidc_provider.stop()
+            self.oidc_provider = None
 
     def _api_stage(self) -> str:
         return self.loaded.api_gateway_stage if self.loaded else self.config.stage
@@ -177,4 +187,8 @@ class LocalRuntime:
             f"  app          {c.app_dir}",
             "  Ctrl-C stops everything.",
         ]
+        if self.oidc_provider is not None:
+            lines.insert(
+                -1, f"  OIDC test    {self.oidc_provider.issuer}   (login page: /authorize)"
+            )
         return "\n".join(lines)
