@@ -94,8 +94,9 @@ class LocalStack:
 
 
 def start_stack() -> LocalStack:
-    """The whole local stack with this project's app, on free ports (moto backend)."""
-    runtime = start_runtime(PROJECT_DIR)
+    """The whole local stack with this project's app, on free ports (moto backend),
+    with the local OpenID Connect provider offered as "Sign in with"."""
+    runtime = start_runtime(PROJECT_DIR, "--oidc-test-provider")
     return LocalStack(
         f"http://127.0.0.1:{runtime.port}", f"ws://127.0.0.1:{runtime.ws_port}/", runtime
     )

@@ -10,6 +10,7 @@ import json
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -114,42 +115,76 @@ def test_sign_up_sign_out_and_sign_in_with_errors_shown(contexts, local_stack):
     assert page.page_errors == []
 
 
-def test_a_return_from_oauth_signs_in_or_shows_the_error(contexts, local_stack):
-    account = local_stack.signup("Oauth")
+def test_sign_in_with_the_oidc_provider_and_its_errors(contexts, local_stack):
     context = contexts()
     page = open_page(context, local_stack)
-    # An error in the fragment is shown on the sign-in form, and the fragment cleared
+    # The sign-in card offers the provider the server lists
+    button = page.get_by_role("link", name="Sign in with Local test provider")
+    button.wait_for(timeout=WAIT_MS)
+    assert button.get_attribute("href").endswith(
+        "/auth/oauth/oidc/start?redirect=" + quote(f"{local_stack.base_url}/", safe="")
+    )
+    # Cancelled at the provider: back to the sign-in card, nothing alarming
+    button.click()
+    page.get_by_role("button", name="Deny").click()
+    page.wait_for_selector("#auth-view:not([hidden])", timeout=WAIT_MS)
+    assert page.locator("#auth-error").is_hidden()
+    assert page.evaluate("location.hash") == ""
+    # Signing in there lands signed in here, the token kept and out of the address bar
+    subject = f"web-{time.time_ns()}"
+    page.get_by_role("link", name="Sign in with Local test provider").click()
+    page.get_by_label("Subject").fill(subject)
+    page.get_by_label("Name", exact=True).fill("Olivia")
+    page.get_by_label("Email", exact=True).fill(f"{subject}@example.com")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector("#notes-view:not([hidden])", timeout=WAIT_MS)
+    assert page.locator("#account-name").inner_text() == "Olivia"
+    assert page.evaluate("location.hash") == ""
+    assert "Welcome, Olivia" in page.locator("#toasts").inner_text()
+    stored = page.evaluate("JSON.parse(localStorage.getItem('userdb.session'))")
+    assert stored["user"]["name"] == "Olivia" and stored["token"]
+    assert page.page_errors == []
+
+
+def test_an_oauth_error_in_the_fragment_is_shown_and_cleared(contexts, local_stack):
+    page = open_page(contexts(), local_stack)
     # (the provider's redirect is a full page load, hence about:blank in between)
     page.goto("about:blank")
-    page.goto(f"{local_stack.base_url}/#error=access_denied&message=You+cancelled+the+sign-in")
-    page.wait_for_selector("#auth-error:not([hidden])")
-    assert "You cancelled the sign-in" in page.locator("#auth-error").inner_text()
-    assert page.evaluate("location.hash") == ""
-    # A token in the fragment signs in, is stored, and leaves the address bar
-    page.goto("about:blank")
-    page.goto(f"{local_stack.base_url}/#token={account['token']}")
-    page.wait_for_selector("#notes-view:not([hidden])", timeout=WAIT_MS)
-    assert page.evaluate("location.hash") == ""
-    stored = page.evaluate("JSON.parse(localStorage.getItem('userdb.session'))")
-    assert stored["token"] == account["token"] and stored["user"]["id"] == account["user"]["id"]
-    # No provider answers here: the "Sign in with" area stays empty
-    page.get_by_role("button", name="Sign out").click()
-    page.wait_for_selector("#auth-view:not([hidden])")
-    assert page.locator("#oauth").is_hidden()
-
-
-def test_provider_buttons_come_from_the_providers_route(contexts, local_stack):
-    context = contexts()
-    providers = {"providers": [{"id": "google", "name": "Google"}, {"id": "oidc", "name": "Acme"}]}
-    context.route(
-        "**/api/auth/providers",
-        lambda route: route.fulfill(status=200, json=providers),
+    page.goto(
+        f"{local_stack.base_url}/#error=identity_in_use&provider=github"
+        "&error_description=Already+connected"
     )
+    page.wait_for_selector("#auth-error:not([hidden])")
+    assert page.locator("#auth-error").inner_text() == (
+        "This Github account is connected to another account. (identity_in_use)"
+    )
+    assert page.evaluate("location.hash") == ""
+    page.goto("about:blank")
+    page.goto(f"{local_stack.base_url}/#error=new_code&error_description=Text+for+people")
+    page.wait_for_selector("#auth-error:not([hidden])")
+    assert page.locator("#auth-error").inner_text() == "Text for people (new_code)"
+
+
+def test_provider_buttons_follow_the_providers_route(contexts, local_stack):
+    context = contexts()
+    providers = {
+        "providers": [
+            {"id": "google", "name": "Google", "start_url": "/api/auth/oauth/google/start"},
+            {"id": "github", "name": "GitHub", "start_url": "/api/auth/oauth/github/start"},
+        ]
+    }
+    context.route("**/api/auth/providers", lambda route: route.fulfill(status=200, json=providers))
     page = open_page(context, local_stack)
     page.wait_for_selector("#oauth:not([hidden])")
-    google = page.get_by_role("link", name="Sign in with Google")
-    assert google.get_attribute("href") == "/api/auth/oauth/google/start"
-    assert page.get_by_role("link", name="Sign in with Acme").is_visible()
+    names = page.locator("#oauth-providers a").all_inner_texts()
+    assert names == ["Sign in with Google", "Sign in with GitHub"]
+    # A server without the route shows no button at all
+    context.unroute("**/api/auth/providers")
+    context.route("**/api/auth/providers", lambda route: route.fulfill(status=404, json={}))
+    page.reload()
+    page.wait_for_selector("#auth-view:not([hidden])")
+    page.wait_for_timeout(300)
+    assert page.locator("#oauth").is_hidden()
 
 
 def test_reload_shows_the_cached_notes_before_the_socket_connects(contexts, local_stack, artifacts):

@@ -18,6 +18,28 @@ let notes = new Map(); // id -> note, what is shown
 const items = new Map(); // id -> <li>
 const editors = new Map(); // id -> {baseVersion}
 let storageWarned = false;
+const providerNames = new Map(); // OAuth provider id -> name, for messages
+
+// What a failed OAuth sign-in says, by the stable code in the landing fragment (docs/oauth.md).
+const OAUTH_ERRORS = {
+  unknown_provider: "This sign-in method is not available.",
+  invalid_redirect: "Sign-in could not start.",
+  invalid_state: "This sign-in link has expired; try again.",
+  provider_error: "The provider refused the sign-in.",
+  invalid_callback: "Sign-in failed; try again.",
+  token_exchange_failed: "Sign-in failed; try again.",
+  provider_unavailable: "The provider is not reachable; try again in a moment.",
+  id_token_invalid: "Sign-in failed.",
+  id_token_expired: "Sign-in failed; check your device's clock and try again.",
+  id_token_signature_invalid: "Sign-in failed.",
+  nonce_mismatch: "Sign-in failed; try again.",
+  account_exists: "An account with this email already exists: sign in with your password.",
+  identity_in_use: "This {provider} account is connected to another account.",
+  unauthorized: "Sign in first.",
+  conflict: "Try again.",
+  validation_error: "Sign-in failed.",
+  internal_error: "Something went wrong; try again.",
+};
 
 const STATE_LABELS = {
   [State.LIVE]: "Live",
@@ -123,18 +145,20 @@ function showAuthError(text) {
 }
 
 async function renderProviders() {
-  // OAuth sign-in buttons: one per provider the server offers (nothing on 404).
+  // OAuth: one "Sign in with …" button per provider the server offers (none on 404).
   const providers = await api.providers();
   const container = $("oauth-providers");
   container.replaceChildren();
+  const back = location.origin + location.pathname; // where the sign-in lands (no hash)
   for (const provider of providers) {
-    const id = typeof provider === "string" ? provider : provider.id ?? provider.name;
+    const id = typeof provider === "string" ? provider : provider.id;
     if (!id) continue;
-    const label = provider.name ?? provider.display_name ?? provider.label ?? id;
+    providerNames.set(id, provider.name ?? id);
+    const start = provider.start_url ?? `${config.apiBase}/auth/oauth/${encodeURIComponent(id)}/start`;
     const link = document.createElement("a");
     link.className = "button button-provider button-wide";
-    link.href = `${config.apiBase}/auth/oauth/${encodeURIComponent(id)}/start`;
-    link.textContent = `Sign in with ${label}`;
+    link.href = `${start}?redirect=${encodeURIComponent(back)}`;
+    link.textContent = `Sign in with ${provider.name ?? id}`;
     container.append(link);
   }
   $("oauth").hidden = container.childElementCount === 0;
@@ -506,23 +530,34 @@ async function signOut() {
   signOutHere();
 }
 
-/** A return from OAuth: `#token=…` signs in, `#error=…` is shown. The fragment is cleared. */
+/**
+ * A return from OAuth, read before anything else: `#token=…` (with `result`) signs in,
+ * `#error=…` (with `error_description`, `provider`) is shown. The fragment is cleared.
+ */
 async function takeFragment() {
   if (!location.hash || location.hash.length < 2) return null;
   const params = new URLSearchParams(location.hash.slice(1));
+  if (!params.has("token") && !params.has("error") && !params.has("result")) return null;
   history.replaceState(null, "", location.pathname + location.search);
-  if (params.get("error")) {
-    const message = params.get("message") ?? params.get("error_description");
-    return { error: message ? `${message} (${params.get("error")})` : `Sign-in failed (${params.get("error")}).` };
+  const provider = params.get("provider") ?? "";
+  const providerName = providerNames.get(provider) ?? (provider ? provider[0].toUpperCase() + provider.slice(1) : "the provider");
+  const code = params.get("error");
+  if (code) {
+    if (code === "access_denied") return { cancelled: true }; // the user cancelled: nothing alarming
+    const known = OAUTH_ERRORS[code];
+    const text = known ? known.replace("{provider}", providerName) : params.get("error_description") || "Sign-in failed.";
+    return { error: `${text} (${code})` };
   }
   const token = params.get("token");
-  if (!token) return null;
+  if (!token) {
+    return params.get("result") === "linked" ? { notice: `${providerName} is now connected to your account.` } : null;
+  }
   session = { token, user: null };
   try {
     const current = await api.session();
     session = { token, user: current.user };
     store.saveSession(session);
-    return { signedIn: true };
+    return params.get("result") === "created" ? { notice: `Welcome, ${current.user.name}!` } : { signedIn: true };
   } catch (error) {
     session = null;
     return { error: describe(error) };
@@ -563,6 +598,7 @@ window.addEventListener("storage", (event) => {
 
 async function boot() {
   const returned = await takeFragment();
+  if (returned?.notice) toast(returned.notice);
   if (returned?.error) {
     session = store.loadSession();
     if (!session?.user) {
