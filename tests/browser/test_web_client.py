@@ -143,6 +143,17 @@ def test_sign_in_with_the_oidc_provider_and_its_errors(contexts, local_stack):
     assert "Welcome, Olivia" in page.locator("#toasts").inner_text()
     stored = page.evaluate("JSON.parse(localStorage.getItem('userdb.session'))")
     assert stored["user"]["name"] == "Olivia" and stored["token"]
+    # The account dialog lists the identity; the last way to sign in cannot be removed
+    page.get_by_role("button", name="Olivia").click()
+    dialog = page.get_by_role("dialog", name="Your account")
+    disconnect = dialog.get_by_role("button", name="Disconnect Local test provider")
+    disconnect.click()
+    dialog.locator("#account-error:not([hidden])").wait_for(timeout=WAIT_MS)
+    assert "last_sign_in_method" in page.locator("#account-error").inner_text() or (
+        "last way to sign in" in page.locator("#account-error").inner_text()
+    )
+    page.keyboard.press("Escape")
+    assert not dialog.is_visible()
     assert page.page_errors == []
 
 

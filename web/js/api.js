@@ -103,6 +103,14 @@ export class Api {
     return this.request("GET", "/auth/session");
   }
 
+  me() {
+    return this.request("GET", "/me");
+  }
+
+  unlinkIdentity(provider) {
+    return this.request("DELETE", `/me/identities/${encodeURIComponent(provider)}`);
+  }
+
   /** Configured OAuth providers, or [] when the server has none (404) or cannot say. */
   async providers() {
     try {

@@ -120,7 +120,7 @@ function showNotes() {
   $("account").hidden = false;
   $("connection").hidden = false;
   $("account-name").textContent = session.user?.name || session.user?.email || "";
-  $("account-name").title = session.user?.email ?? "";
+  $("account-name").title = `Your account (${session.user?.email ?? ""})`;
   const cached = store.loadSync(session.user.id);
   notes = new Map(cached.notes.map((note) => [note.id, note]));
   render();
@@ -564,6 +564,71 @@ async function takeFragment() {
   }
 }
 
+// ------------------------------------------------------------------ account
+
+async function openAccount() {
+  const dialog = $("account-dialog");
+  $("account-full-name").textContent = session.user?.name ?? "";
+  $("account-email").textContent = session.user?.email ?? "";
+  $("account-error").hidden = true;
+  dialog.showModal();
+  await renderIdentities();
+}
+
+async function renderIdentities() {
+  const list = $("identities");
+  const connect = $("connect-providers");
+  try {
+    const [me, providers] = await Promise.all([api.me(), api.providers()]);
+    for (const provider of providers) providerNames.set(provider.id, provider.name ?? provider.id);
+    const identities = me.identities ?? [];
+    list.replaceChildren();
+    if (!identities.length) {
+      const none = document.createElement("li");
+      none.className = "muted";
+      none.textContent = "None connected yet.";
+      list.append(none);
+    }
+    for (const identity of identities) {
+      const item = document.createElement("li");
+      const label = document.createElement("span");
+      const name = providerNames.get(identity.provider) ?? identity.provider;
+      label.textContent = identity.email ? `${name} (${identity.email})` : name;
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "button button-quiet button-small";
+      remove.textContent = "Disconnect";
+      remove.setAttribute("aria-label", `Disconnect ${name}`);
+      remove.addEventListener("click", () => unlink(identity.provider));
+      item.append(label, remove);
+      list.append(item);
+    }
+    connect.replaceChildren();
+    const back = location.origin + location.pathname;
+    for (const provider of providers) {
+      if (identities.some((identity) => identity.provider === provider.id)) continue;
+      const link = document.createElement("a");
+      link.className = "button button-provider";
+      link.href = `${provider.start_url}?link=true&redirect=${encodeURIComponent(back)}`;
+      link.textContent = `Connect ${provider.name ?? provider.id}`;
+      connect.append(link);
+    }
+  } catch (error) {
+    $("account-error").textContent = describe(error);
+    $("account-error").hidden = false;
+  }
+}
+
+async function unlink(provider) {
+  try {
+    await api.unlinkIdentity(provider);
+    await renderIdentities();
+  } catch (error) {
+    $("account-error").textContent = describe(error); // e.g. 409 last_sign_in_method, as is
+    $("account-error").hidden = false;
+  }
+}
+
 // ------------------------------------------------------------------ wiring
 
 $("tab-signin").addEventListener("click", () => setMode("signin"));
@@ -579,6 +644,7 @@ for (const tab of [$("tab-signin"), $("tab-signup")]) {
 }
 $("auth-form").addEventListener("submit", submitAuth);
 $("sign-out").addEventListener("click", signOut);
+$("account-name").addEventListener("click", openAccount);
 $("composer").addEventListener("submit", addNote);
 $("new-note").addEventListener("keydown", (event) => {
   if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) $("composer").requestSubmit();
