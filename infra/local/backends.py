@@ -1,16 +1,25 @@
-"""DynamoDB backends the runtime can start or point at."""
+"""DynamoDB backends the runtime can start or point at.
+
+The runtime owns the first two and runs them on an internal port; the DynamoDB
+front (dynamodb_front.py) listens on --ddb-port and passes every request to them.
+"""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Protocol
 
 from infra.local.config import BackendKind, RuntimeConfig
+from infra.local.dynamodb_local import DynamoDBLocalProcess
 
 
 class Backend(Protocol):
     """A DynamoDB (and DynamoDB Streams) endpoint the app and the runtime talk to."""
 
     name: str
+    # Whether tables outlive the runtime (so must event source mapping checkpoints).
+    persistent: bool
 
     def start(self) -> str:
         """Start (if the runtime owns it) and return the endpoint URL."""
@@ -19,10 +28,27 @@ class Backend(Protocol):
     def stop(self) -> None: ...
 
 
+class DynamoDBLocalBackend:
+    """AWS's DynamoDB Local under Java 17+, its data in `<data-dir>/dynamodb`."""
+
+    name = "dynamodb-local"
+    persistent = True
+
+    def __init__(self, host: str, port: int, data_dir: Path) -> None:
+        self.process = DynamoDBLocalProcess(host, port, data_dir / "dynamodb")
+
+    def start(self) -> str:
+        return self.process.start()
+
+    def stop(self) -> None:
+        self.process.stop()
+
+
 class MotoBackend:
     """moto's threaded server in this process: in-memory, no Java."""
 
     name = "moto"
+    persistent = False
 
     def __init__(self, host: str, port: int) -> None:
         self._host, self._port = host, port
@@ -31,6 +57,8 @@ class MotoBackend:
     def start(self) -> str:
         from moto.server import ThreadedMotoServer  # noqa: PLC0415 - heavy, only when chosen
 
+        # Its HTTP server logs every request; the front already sees them all.
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         server = ThreadedMotoServer(ip_address=self._host, port=self._port, verbose=False)
         server.start()
         self._server = server
@@ -46,6 +74,7 @@ class EndpointBackend:
     """Any DynamoDB-compatible URL the user runs themselves (e.g. LocalStack)."""
 
     name = "endpoint"
+    persistent = False
 
     def __init__(self, url: str) -> None:
         self._url = url.rstrip("/")
@@ -57,11 +86,16 @@ class EndpointBackend:
         pass
 
 
-def make_backend(config: RuntimeConfig) -> Backend:
+def make_backend(config: RuntimeConfig, internal_port: int) -> Backend:
+    """The backend `config` asks for; owned backends listen on `internal_port`."""
     if config.backend is BackendKind.MOTO:
-        return MotoBackend(config.host, config.ddb_port)
+        return MotoBackend(config.host, internal_port)
     if config.backend is BackendKind.ENDPOINT:
         if not config.endpoint:
             raise SystemExit("--backend endpoint needs --endpoint URL")
+        if not config.endpoint.startswith("http://"):
+            raise SystemExit(
+                "--endpoint must be an http:// URL (the runtime fronts it on --ddb-port)"
+            )
         return EndpointBackend(config.endpoint)
-    raise SystemExit("The dynamodb-local backend is not available yet; run with --backend moto.")
+    return DynamoDBLocalBackend(config.host, internal_port, config.data_dir)

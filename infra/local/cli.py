@@ -54,9 +54,33 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="close any WebSocket after this long (default: %(default)s)",
     )
     up.add_argument("--ddb-port", type=int, default=defaults.ddb_port, help="DynamoDB port")
-    up.add_argument("--data-dir", type=Path, default=defaults.data_dir)
     up.add_argument(
-        "--stream-interval", type=int, default=defaults.stream_interval_ms, metavar="MS"
+        "--data-dir",
+        type=Path,
+        default=defaults.data_dir,
+        help="where dynamodb-local keeps tables and stream checkpoints (default: .data/)",
+    )
+    up.add_argument(
+        "--stream-interval",
+        type=int,
+        default=defaults.stream_interval_ms,
+        metavar="MS",
+        help="read each stream shard at most every MS ms (default: %(default)s)",
+    )
+    up.add_argument(
+        "--stream-safety-poll",
+        type=float,
+        default=defaults.stream_safety_poll_s,
+        metavar="SECONDS",
+        help="read idle shards this often, for writes that bypass --ddb-port "
+        "(default: %(default)s)",
+    )
+    up.add_argument(
+        "--ttl-interval",
+        type=float,
+        default=defaults.ttl_sweep_interval_s,
+        metavar="SECONDS",
+        help="delete expired TTL items this often (default: %(default)s)",
     )
     up.add_argument("--app-dir", type=Path, default=defaults.app_dir)
     up.add_argument("--stage", default=defaults.stage)
@@ -81,6 +105,8 @@ def config_from(args: argparse.Namespace) -> RuntimeConfig:
         ddb_port=args.ddb_port,
         data_dir=args.data_dir.resolve(),
         stream_interval_ms=args.stream_interval,
+        stream_safety_poll_s=args.stream_safety_poll,
+        ttl_sweep_interval_s=args.ttl_interval,
         app_dir=app_dir,
         stage=args.stage,
         web_dir=app_dir / "web",

@@ -17,7 +17,7 @@ class BackendKind(StrEnum):
 
 @dataclass(frozen=True)
 class RuntimeConfig:
-    backend: BackendKind = BackendKind.MOTO
+    backend: BackendKind = BackendKind.DYNAMODB_LOCAL
     endpoint: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
@@ -25,6 +25,9 @@ class RuntimeConfig:
     ddb_port: int = 8002
     data_dir: Path = PROJECT_DIR / ".data"
     stream_interval_ms: int = 100
+    # Slow safety poll of idle shards, for writes that bypass the DynamoDB front.
+    stream_safety_poll_s: float = 30.0
+    ttl_sweep_interval_s: float = 30.0
     app_dir: Path = PROJECT_DIR
     stage: str = "local"
     web_dir: Path = PROJECT_DIR / "web"

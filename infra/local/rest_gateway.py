@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from infra.local.app_loader import LoadedApp
@@ -129,8 +129,12 @@ def build_rest_app(
     web_dir: Path | None,
     lambdas: LambdaRuntime | None = None,
     is_ready: Callable[[], bool] = lambda: True,
+    extra_routes: Sequence[BaseRoute] = (),
 ) -> Starlette:
-    """The ASGI app for web + REST; `GET /api/health` answers 503 until `is_ready()`."""
+    """The ASGI app for web + REST; `GET /api/health` answers 503 until `is_ready()`.
+
+    `extra_routes` (e.g. the Lambda API) are matched after `/api` and before the web client.
+    """
     api = RestApiInfo(
         api_id=local_api_id(loaded.app.app_name, "rest"), stage=loaded.api_gateway_stage
     )
@@ -168,6 +172,7 @@ def build_rest_app(
     routes: list[Any] = [
         Route(API_PREFIX, invoke, methods=ALL_METHODS),
         Route(API_PREFIX + "/{path:path}", invoke, methods=ALL_METHODS),
+        *extra_routes,
     ]
     if web_dir is not None and web_dir.is_dir():
         routes.append(Mount("/", StaticFiles(directory=web_dir, html=True)))

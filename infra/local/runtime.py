@@ -16,11 +16,14 @@ from chalicelib.dal.schema import create_tables
 from chalicelib.settings import Settings
 from infra.local.app_loader import LoadedApp, load_app, stage_config
 from infra.local.backends import Backend, make_backend
-from infra.local.config import RuntimeConfig
+from infra.local.config import BackendKind, RuntimeConfig
+from infra.local.dynamodb_runtime import DynamoDBRuntime, DynamoDBRuntimeConfig
+from infra.local.lambda_api import event_source_mapping_routes
 from infra.local.lambda_runtime import LambdaRuntime, chalice_functions
 from infra.local.oidc_provider import OidcTestProvider
-from infra.local.ports import ensure_free
+from infra.local.ports import ensure_free, free_port
 from infra.local.rest_gateway import build_rest_app
+from infra.local.streams.manager import chalice_stream_sources
 from infra.local.websocket_gateway.chalice_sender import point_websocket_api
 from infra.local.websocket_gateway.gateway import WebSocketGateway, build_websocket_gateway
 from infra.local.websocket_gateway.limits import RUNTIME_STOPPING, ConnectionLimits
@@ -44,8 +47,11 @@ class LocalRuntime:
 
     def __init__(self, config: RuntimeConfig) -> None:
         self.config = config
-        self.backend: Backend = make_backend(config)
+        # Owned backends listen on an internal port; the DynamoDB front takes --ddb-port.
+        internal_port = 0 if config.backend is BackendKind.ENDPOINT else free_port(config.host)
+        self.backend: Backend = make_backend(config, internal_port)
         self.endpoint: str | None = None
+        self.dynamodb: DynamoDBRuntime | None = None
         self.loaded: LoadedApp | None = None
         self.lambdas = LambdaRuntime()
         self.websocket: WebSocketGateway | None = None
@@ -57,8 +63,7 @@ class LocalRuntime:
     def check_ports(self) -> None:
         ensure_free(self.config.host, self.config.port, "--port")
         ensure_free(self.config.host, self.config.ws_port, "--ws-port")
-        if self.backend.name != "endpoint":
-            ensure_free(self.config.host, self.config.ddb_port, "--ddb-port")
+        ensure_free(self.config.host, self.config.ddb_port, "--ddb-port")
 
     def app_environment(self, endpoint: str, api_gateway_stage: str) -> dict[str, str]:
         """What the app is told about where things are (the same variables as on AWS)."""
@@ -68,6 +73,7 @@ class LocalRuntime:
             "AWS_DEFAULT_REGION": self.config.region,
             "AWS_REGION": self.config.region,
             "USERDB_DYNAMODB_ENDPOINT": endpoint,
+            "USERDB_LAMBDA_ENDPOINT": self.config.web_origin,
             "USERDB_ALLOWED_ORIGINS": origins,
             "USERDB_WEBSOCKET_ENDPOINT": self.config.websocket_endpoint(api_gateway_stage),
             "USERDB_API_URL": self.config.api_url,
@@ -77,25 +83,54 @@ class LocalRuntime:
     def start_backend_and_app(self) -> None:
         """Backend first, then the stage's tables, then the app (its settings need the endpoint)."""
         started = time.monotonic()
+        c = self.config
         self.check_ports()
-        self.endpoint = self.backend.start()
-        api_stage = str(stage_config(self.config.app_dir, self.config.stage).api_gateway_stage)
-        if self.config.oidc_test_provider:
-            callback = f"{self.config.api_url}/auth/oauth/oidc/callback"
-            self.oidc_provider = OidcTestProvider([callback], host=self.config.host).start()
-        self.loaded = load_app(
-            self.config.app_dir, self.config.stage, self.app_environment(self.endpoint, api_stage)
-        )
-        # Chalice apps that post with `app.websocket_api` reach the local @connections too.
-        point_websocket_api(self.loaded.app, self.config.websocket_endpoint(api_stage))
-        self.lambdas = chalice_functions(self.loaded.app, self.loaded.config, self.config.region)
-        # Read after load_app has put the stage's environment in place, as the app reads it.
-        settings = Settings()
-        client = boto3.client(
-            "dynamodb", endpoint_url=self.endpoint, region_name=self.config.region
-        )
-        create_tables(client, shared_tables(settings))
+        try:
+            self._start_dynamodb()
+            assert self.endpoint is not None and self.dynamodb is not None
+            api_stage = str(stage_config(c.app_dir, c.stage).api_gateway_stage)
+            if c.oidc_test_provider:
+                callback = f"{c.api_url}/auth/oauth/oidc/callback"
+                self.oidc_provider = OidcTestProvider([callback], host=c.host).start()
+            self.loaded = load_app(
+                c.app_dir, c.stage, self.app_environment(self.endpoint, api_stage)
+            )
+            # Chalice apps that post with `app.websocket_api` reach the local @connections too.
+            point_websocket_api(self.loaded.app, c.websocket_endpoint(api_stage))
+            # Read after load_app has put the stage's environment in place, as the app reads it.
+            settings = Settings()
+            client = boto3.client("dynamodb", endpoint_url=self.endpoint, region_name=c.region)
+            create_tables(client, shared_tables(settings))
+            self.lambdas = chalice_functions(self.loaded.app, self.loaded.config, c.region)
+            self.dynamodb.start_streams(
+                self.lambdas,
+                chalice_stream_sources(self.loaded.app, self.loaded.config, self.lambdas),
+            )
+        except BaseException:
+            self.stop()
+            raise
         self.started_in = time.monotonic() - started
+
+    def _start_dynamodb(self) -> None:
+        """The backend, then the front on --ddb-port that the app and `aws` talk to."""
+        c = self.config
+        backend_url = self.backend.start()
+        state_dir = c.data_dir / "lambda" / "event-source-mappings"
+        self.dynamodb = DynamoDBRuntime(
+            DynamoDBRuntimeConfig(
+                backend_url=backend_url,
+                host=c.host,
+                port=c.ddb_port,
+                region=c.region,
+                state_dir=state_dir if self.backend.persistent else None,
+                stream_interval_s=c.stream_interval_ms / 1000,
+                safety_poll_s=c.stream_safety_poll_s,
+                ttl_interval_s=c.ttl_sweep_interval_s,
+                access_key=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                secret_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            )
+        )
+        self.endpoint = self.dynamodb.start_front()
 
     def _server(self, app: Any, port: int, **options: Any) -> uvicorn.Server:
         server = _QuietServer(
@@ -137,7 +172,14 @@ class LocalRuntime:
     async def serve(self) -> None:
         """Serve until SIGINT/SIGTERM, then stop every part."""
         assert self.loaded is not None
-        rest_app = build_rest_app(self.loaded, self.config.web_dir, self.lambdas, self.is_ready)
+        assert self.dynamodb is not None
+        rest_app = build_rest_app(
+            self.loaded,
+            self.config.web_dir,
+            self.lambdas,
+            self.is_ready,
+            extra_routes=event_source_mapping_routes(self.dynamodb),
+        )
         self._server(rest_app, self.config.port)
         self._websocket_server()
         assert self.websocket is not None
@@ -163,8 +205,11 @@ class LocalRuntime:
         self._stopping.set()
 
     def stop(self) -> None:
+        """WebSockets closed, mappings (checkpoints saved) and the front, then the backend."""
         if self.websocket is not None:
             self.websocket.shutdown()
+        if self.dynamodb is not None:
+            self.dynamodb.stop()
         self.backend.stop()
         if self.oidc_provider is not None:
             self.oidc_provider.stop()
@@ -176,6 +221,10 @@ class LocalRuntime:
     def _websocket_endpoint(self) -> str:
         return self.config.websocket_endpoint(self._api_stage())
 
+    def _mapping_count(self) -> int:
+        manager = self.dynamodb.manager if self.dynamodb else None
+        return len(manager.describe()) if manager else 0
+
     def describe(self) -> str:
         c = self.config
         lines = [
@@ -183,7 +232,11 @@ class LocalRuntime:
             f"  web + REST   http://{c.host}:{c.port}/   (REST under /api)",
             f"  WebSocket    ws://{c.host}:{c.ws_port}/   (or /{self._api_stage()})",
             f"  @connections {self._websocket_endpoint()}   (boto3 apigatewaymanagementapi)",
-            f"  DynamoDB     {self.endpoint}   backend {self.backend.name}",
+            f"  DynamoDB     {self.endpoint}   backend {self.backend.name}"
+            + (f", data in {c.data_dir}" if self.backend.persistent else " (in memory)"),
+            f"  Lambda API   {c.web_origin}/2015-03-31/event-source-mappings/"
+            f"   ({self._mapping_count()} stream mapping(s), read every "
+            f"{c.stream_interval_ms} ms; TTL sweep every {c.ttl_sweep_interval_s:g} s)",
             f"  app          {c.app_dir}",
             "  Ctrl-C stops everything.",
         ]
