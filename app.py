@@ -2,14 +2,20 @@
 
 from chalice.app import Chalice
 
+from chalicelib.api import websocket
 from chalicelib.api.auth import auth_routes
+from chalicelib.api.fanout import fanout_routes
 from chalicelib.api.health import health_routes
 from chalicelib.api.http import framework_errors
 from chalicelib.api.me import me_routes
+from chalicelib.api.notes import notes_routes
 from chalicelib.api.oauth import oauth_routes
+from chalicelib.api.sync import sync_routes
 from chalicelib.observability import log_context
 
-app = Chalice(app_name="userdb")
+# Powertools owns logging: Chalice's own set-up would put the shared "userdb" logger at ERROR.
+app = Chalice(app_name="userdb", configure_logs=False)
+app.experimental_feature_flags.update(["WEBSOCKETS"])
 
 app.register_middleware(log_context, "all")
 app.register_middleware(framework_errors, "http")
@@ -18,3 +24,11 @@ app.register_blueprint(health_routes)
 app.register_blueprint(auth_routes)
 app.register_blueprint(me_routes)
 app.register_blueprint(oauth_routes)
+app.register_blueprint(notes_routes)
+app.register_blueprint(sync_routes)
+app.register_blueprint(fanout_routes)
+
+# Module attributes, because Lambda's handler strings name them (`app.connect`, ...).
+connect = app.on_ws_connect()(websocket.connect)
+message = app.on_ws_message()(websocket.message)
+disconnect = app.on_ws_disconnect()(websocket.disconnect)

@@ -88,6 +88,21 @@ class ConflictError(UserdbError):
     default_message = "The request conflicts with the current state."
 
 
+class NoteExistsError(UserdbError):
+    status, code = 409, "note_exists"
+    default_message = "A note with this id already exists."
+
+
+class IdempotencyKeyReusedError(UserdbError):
+    status, code = 409, "idempotency_key_reused"
+    default_message = "This Idempotency-Key was already used with a different request."
+
+
+class IdempotencyInProgressError(UserdbError):
+    status, code = 409, "idempotency_in_progress"
+    default_message = "A request with this Idempotency-Key is still being processed; retry shortly."
+
+
 class VersionMismatchError(UserdbError):
     status, code = 412, "version_mismatch"
     default_message = "The item changed since that version."
@@ -98,6 +113,11 @@ class PayloadTooLargeError(UserdbError):
     default_message = "The request body is too large."
 
 
+class TenantStorageFullError(UserdbError):
+    status, code = 413, "tenant_storage_full"
+    default_message = "Your data store is full (10 GB); delete notes to make room."
+
+
 class UnsupportedMediaTypeError(UserdbError):
     status, code = 415, "unsupported_media_type"
     default_message = "Send the body as application/json."
@@ -106,6 +126,11 @@ class UnsupportedMediaTypeError(UserdbError):
 class TooManyAttemptsError(UserdbError):
     status, code = 429, "too_many_attempts"
     default_message = "Too many failed sign-in attempts; try again later."
+
+
+class TenantBusyError(UserdbError):
+    status, code = 429, "tenant_busy"
+    default_message = "Too many concurrent writes to your data; retry shortly."
 
 
 class TenantNotReadyError(UserdbError):

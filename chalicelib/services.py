@@ -2,22 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib.dal.accounts import DynamoAccountStore, DynamoLoginAttemptsStore
+from chalicelib.dal.connection_push import ConnectionPush, PushFailedError
+from chalicelib.dal.connections import DynamoConnectionStore
+from chalicelib.dal.event_sources import StreamMappings
+from chalicelib.dal.idempotency import PowertoolsIdempotency
 from chalicelib.dal.identities import DynamoIdentityStore
 from chalicelib.dal.oauth_states import DynamoOAuthStateStore
 from chalicelib.dal.secrets import resolve_secret
 from chalicelib.dal.sessions import DynamoSessionStore
-from chalicelib.dal.tables import ACCOUNTS_SUFFIX, SESSIONS_SUFFIX, shared_table
+from chalicelib.dal.tables import (
+    ACCOUNTS_SUFFIX,
+    CONNECTIONS_SUFFIX,
+    IDEMPOTENCY_SUFFIX,
+    SESSIONS_SUFFIX,
+    shared_table,
+)
+from chalicelib.dal.tenant_tables import tenant_tables
 from chalicelib.logic.accounts import AccountService
 from chalicelib.logic.clock import Clock, SystemClock
+from chalicelib.logic.connections import ConnectionService
+from chalicelib.logic.fanout import FanOut
+from chalicelib.logic.fanout_subscription import FanOutSubscription, StreamSubscriptions
 from chalicelib.logic.identity_providers import configured_providers
 from chalicelib.logic.login_throttle import LoginThrottle, ThrottlePolicy
+from chalicelib.logic.notes import NoteService
 from chalicelib.logic.oauth import OAuthService
 from chalicelib.logic.passwords import PasswordHasher
 from chalicelib.logic.session_cache import SessionCache
 from chalicelib.logic.sessions import SessionService
+from chalicelib.logic.tenants import TenantService
 from chalicelib.settings import Settings, get_settings
 
 
@@ -27,10 +44,23 @@ class Services:
     sessions: SessionService
     accounts: AccountService
     oauth: OAuthService
+    tenants: TenantService
+    notes: NoteService
+    connections: ConnectionService
+    fan_out: FanOut
+    push_for: Callable[[str | None], ConnectionPush | None]
 
 
-def build_services(settings: Settings, clock: Clock) -> Services:
-    """Wire stores, rules and clock for `settings` (tests pass their own clock)."""
+def build_services(
+    settings: Settings,
+    clock: Clock,
+    stream_subscriptions: StreamSubscriptions | None = None,
+) -> Services:
+    """Wire stores, rules and clock for `settings`.
+
+    Tests pass their own clock, and may pass `stream_subscriptions` where the
+    Lambda API is not served (moto's mappings invoke functions through Docker).
+    """
     accounts_table = shared_table(settings, ACCOUNTS_SUFFIX)
     sessions = SessionService(
         DynamoSessionStore(shared_table(settings, SESSIONS_SUFFIX)),
@@ -53,7 +83,36 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism
     )
     account_store = DynamoAccountStore(accounts_table)
-    accounts = AccountService(account_store, sessions, passwords, throttle, clock)
+    subscriptions = stream_subscriptions or StreamMappings(
+        settings.fanout_function_name, settings.lambda_endpoint, settings.region
+    )
+    tenants = TenantService(
+        tenant_tables(settings),
+        account_store,
+        wait_seconds=settings.tenant_wait_seconds,
+        retry_after_seconds=settings.tenant_retry_after_seconds,
+        steps=[FanOutSubscription(subscriptions)],
+    )
+    idempotency = PowertoolsIdempotency(shared_table(settings, IDEMPOTENCY_SUFFIX), settings)
+    connection_store = DynamoConnectionStore(shared_table(settings, CONNECTIONS_SUFFIX))
+    push_for = _push_factory(settings)
+    notes = NoteService(
+        tenants,
+        idempotency,
+        clock,
+        tombstone_days=settings.tombstone_days,
+    )
+    connections = ConnectionService(sessions, connection_store, notes, clock, push_for(None))
+    sessions.on_end(connections.close_session)
+    accounts = AccountService(
+        account_store,
+        sessions,
+        passwords,
+        throttle,
+        clock,
+        tenants=tenants,
+        tenant_records=[connections, idempotency],
+    )
     oauth = OAuthService(
         configured_providers(settings.oauth, lambda name: resolve_secret(name, settings.region)),
         DynamoOAuthStateStore(accounts_table),
@@ -66,7 +125,48 @@ def build_services(settings: Settings, clock: Clock) -> Services:
         web_url=settings.oauth.web_url or f"{settings.allowed_origins[0]}/",
         allowed_origins=settings.allowed_origins,
     )
-    return Services(settings=settings, sessions=sessions, accounts=accounts, oauth=oauth)
+    default_push = push_for(None)
+    return Services(
+        settings=settings,
+        sessions=sessions,
+        accounts=accounts,
+        oauth=oauth,
+        tenants=tenants,
+        notes=notes,
+        connections=connections,
+        fan_out=FanOut(notes, connection_store, default_push or _MissingPush()),
+        push_for=push_for,
+    )
+
+
+def _push_factory(settings: Settings) -> Callable[[str | None], ConnectionPush | None]:
+    """The @connections API: the stage's setting, else the endpoint an event names.
+
+    On AWS the template sets USERDB_WEBSOCKET_ENDPOINT (the stream-triggered
+    fan-out has no event to learn it from); websocket handlers can fall back to
+    their event's domain and stage. One client per endpoint.
+    """
+    clients: dict[str, ConnectionPush] = {}
+
+    def push_for(event_endpoint: str | None) -> ConnectionPush | None:
+        endpoint = settings.websocket_endpoint or event_endpoint
+        if endpoint is None:
+            return None
+        if endpoint not in clients:
+            clients[endpoint] = ConnectionPush(endpoint, settings.region)
+        return clients[endpoint]
+
+    return push_for
+
+
+class _MissingPush:
+    """Fan-out without USERDB_WEBSOCKET_ENDPOINT: fail loudly, batch retried once it is set."""
+
+    def post(self, connection_id: str, data: bytes) -> None:
+        raise PushFailedError("USERDB_WEBSOCKET_ENDPOINT is not set: cannot reach connections")
+
+    def close(self, connection_id: str) -> None:
+        raise PushFailedError("USERDB_WEBSOCKET_ENDPOINT is not set: cannot reach connections")
 
 
 _current: Services | None = None

@@ -99,6 +99,8 @@ class Settings(BaseSettings):
     lambda_endpoint: str | None = None
     # The @connections management API, e.g. https://{api}.execute-api.{region}.amazonaws.com/{stage}.
     websocket_endpoint: str | None = None
+    # The function tenant streams are mapped to; Chalice names it `{app}-{stage}-fan_out`.
+    fanout_function: str | None = None
 
     # Sessions.
     session_days: int = Field(default=7, ge=1, le=90)
@@ -124,6 +126,12 @@ class Settings(BaseSettings):
 
     # Tenant data.
     tombstone_days: int = Field(default=7, ge=1)
+    # How long account creation waits for a new silo table to become ACTIVE.
+    tenant_wait_seconds: float = Field(default=10.0, ge=0, le=25)
+    # Retry-After of the 503 `tenant_provisioning` while a tenant table is CREATING.
+    tenant_retry_after_seconds: int = Field(default=2, ge=1, le=60)
+    # How long an Idempotency-Key's result is kept and replayed.
+    idempotency_seconds: int = Field(default=86_400, ge=60)
 
     # Sign-in with OAuth / OpenID Connect providers.
     oauth: OAuthSettings = Field(default_factory=OAuthSettings)
@@ -143,6 +151,10 @@ class Settings(BaseSettings):
         if self.cookie_secure is not None:
             return self.cookie_secure
         return self.stage != "local"
+
+    @property
+    def fanout_function_name(self) -> str:
+        return self.fanout_function or f"userdb-{self.stage}-fan_out"
 
     def table_name(self, suffix: str) -> str:
         """The stage's name for one of its tables, e.g. `userdb-local-accounts`."""

@@ -11,6 +11,7 @@ from chalicelib.dal.schema import TableDefinition, table_definition
 from chalicelib.dal.tables import (
     ACCOUNTS_SUFFIX,
     CONNECTIONS_SUFFIX,
+    IDEMPOTENCY_SUFFIX,
     POOL_TENANTS_SUFFIX,
     SESSIONS_SUFFIX,
 )
@@ -28,6 +29,11 @@ def shared_tables(settings: Settings) -> list[TableDefinition]:
         ),
         table_definition(
             items.ConnectionItem, settings.table_name(CONNECTIONS_SUFFIX), items.TTL_ATTRIBUTE
+        ),
+        table_definition(
+            items.IdempotencyRecordItem,
+            settings.table_name(IDEMPOTENCY_SUFFIX),
+            items.IDEMPOTENCY_TTL_ATTRIBUTE,
         ),
     ]
     if settings.tenancy is Tenancy.POOL:

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 from chalicelib.dal.accounts import Credentials, LoginAttempts
 from chalicelib.dal.connection_push import ConnectionGoneError, PushFailedError
 from chalicelib.dal.oauth_states import PendingSignIn
+from chalicelib.dal.tenant_store import (
+    CommitOutcome,
+    EditNote,
+    NoteWrite,
+    PutNote,
+    StoredNote,
+    TenantGoneError,
+    TenantMeta,
+    TombstoneNote,
+)
 from chalicelib.errors import (
     EmailTakenError,
     IdentityInUseError,
@@ -79,6 +92,113 @@ class InMemoryLoginAttemptsStore:
             expires=attempts.expires,
         )
         return True
+
+
+class InMemoryTenantStore:
+    """TenantStore in memory, with the same conditions as DynamoDB's transaction (one lock)."""
+
+    def __init__(self, tenant_id: str = "usr_0000000000000000") -> None:
+        self._tenant_id = tenant_id
+        self.meta: TenantMeta | None = None
+        self.notes: dict[str, StoredNote] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def tenant_id(self) -> str:
+        return self._tenant_id
+
+    def read_meta(self) -> TenantMeta:
+        with self._lock:
+            if self.meta is None:
+                raise TenantGoneError("no meta")
+            return self.meta
+
+    def initialise(self) -> None:
+        with self._lock:
+            if self.meta is None:
+                self.meta = TenantMeta(version=0)
+
+    def commit(self, write: NoteWrite, expected_version: int) -> CommitOutcome:
+        with self._lock:
+            if self.meta is None:
+                raise TenantGoneError("no meta")
+            if self.meta.version != expected_version:
+                return CommitOutcome.STALE_VERSION
+            current = self.notes.get(write.note_id)
+            live = current is not None and not current.deleted
+            version = expected_version + 1
+            if isinstance(write, PutNote):
+                if live:
+                    return CommitOutcome.NOTE_CONDITION
+                self.notes[write.note_id] = StoredNote(
+                    write.note_id, version, write.text, write.now_ms, write.now_ms
+                )
+            else:
+                if current is None or not live:
+                    return CommitOutcome.NOTE_CONDITION
+                if write.if_version is not None and current.version != write.if_version:
+                    return CommitOutcome.NOTE_CONDITION
+                if isinstance(write, EditNote):
+                    self.notes[write.note_id] = replace(
+                        current, version=version, text=write.text, updated=write.now_ms
+                    )
+                else:
+                    self.notes[write.note_id] = replace(
+                        current,
+                        version=version,
+                        text=None,
+                        updated=write.now_ms,
+                        deleted=True,
+                        expires=write.expires_s,
+                    )
+            self.meta = self._moved_meta(self.meta, write, version)
+            return CommitOutcome.COMMITTED
+
+    @staticmethod
+    def _moved_meta(meta: TenantMeta, write: NoteWrite, version: int) -> TenantMeta:
+        if not isinstance(write, TombstoneNote):
+            return replace(meta, version=version)
+        buckets = {
+            day: v for day, v in meta.tombstone_buckets.items() if day not in write.ledger.folded
+        }
+        buckets[write.ledger.bucket] = version
+        floor = write.ledger.floor if write.ledger.floor is not None else meta.tombstone_floor
+        return TenantMeta(version=version, tombstone_floor=floor, tombstone_buckets=buckets)
+
+    def get_note(self, note_id: str) -> StoredNote | None:
+        with self._lock:
+            return self.notes.get(note_id)
+
+    def live_notes_by_id(
+        self, after_id: str | None, *, page_size: int = 100
+    ) -> Iterator[StoredNote]:
+        with self._lock:
+            notes = sorted(self.notes.values(), key=lambda n: n.id)
+        yield from (n for n in notes if not n.deleted and (after_id is None or n.id > after_id))
+
+    def notes_by_version(
+        self, after_version: int, *, live_only: bool, page_size: int = 100
+    ) -> Iterator[StoredNote]:
+        with self._lock:
+            notes = sorted(self.notes.values(), key=lambda n: n.version)
+        yield from (n for n in notes if n.version > after_version and not (live_only and n.deleted))
+
+    def purge(self) -> int:
+        with self._lock:
+            count = len(self.notes) + (self.meta is not None)
+            self.notes.clear()
+            self.meta = None
+            return count
+
+    def expire(self, now_s: int) -> int:
+        """What DynamoDB's TTL would eventually do: drop tombstones whose expiry has passed."""
+        with self._lock:
+            gone = [
+                k for k, n in self.notes.items() if n.expires is not None and n.expires <= now_s
+            ]
+            for key in gone:
+                del self.notes[key]
+            return len(gone)
 
 
 # ---- accounts table and OAuth (in memory, with the same conditions as DynamoDB) ----
@@ -247,6 +367,12 @@ class InMemoryConnectionStore:
     def remove(self, tenant_id: str, connection_id: str) -> None:
         self.connections.pop(connection_id, None)
 
+    def delete_all(self, tenant_id: str) -> int:
+        gone = self.for_tenant(tenant_id)
+        for connection in gone:
+            self.remove(tenant_id, connection.connection_id)
+        return len(gone)
+
 
 class FakeChangeFeed:
     """Notes with versions per tenant, answering `changes_since` like the real store."""
@@ -299,3 +425,32 @@ class RecordingPush:
 
     def messages_to(self, connection_id: str) -> list[dict[str, Any]]:
         return [message for target, message in self.posts if target == connection_id]
+
+
+class RecordingTenants:
+    """TenantLifecycle that records which tenants were provisioned and released."""
+
+    def __init__(self) -> None:
+        self.provisioned: list[str] = []
+        self.released: list[str] = []
+
+    def provision(self, tenant_id: str) -> None:
+        self.provisioned.append(tenant_id)
+
+    def release(self, tenant_id: str) -> None:
+        self.released.append(tenant_id)
+
+
+class RecordingSubscriptions:
+    """Stream subscriptions that remember what they were asked to map (no Lambda API)."""
+
+    def __init__(self) -> None:
+        self.mapped: set[str] = set()
+        self.removed: list[str] = []
+
+    def ensure(self, stream_arn: str) -> None:
+        self.mapped.add(stream_arn)
+
+    def remove(self, stream_arn: str) -> None:
+        self.mapped.discard(stream_arn)
+        self.removed.append(stream_arn)

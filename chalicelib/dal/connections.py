@@ -34,6 +34,10 @@ class ConnectionStore(Protocol):
 
     def remove(self, tenant_id: str, connection_id: str) -> None: ...
 
+    def delete_all(self, tenant_id: str) -> int:
+        """Remove every connection of the tenant (account deletion); returns how many."""
+        ...
+
 
 def _pointer_key(connection_id: str) -> str:
     return f"connection#{connection_id}"
@@ -107,3 +111,9 @@ class DynamoConnectionStore:
         with TransactWrite(connection=self._table.connection()) as transaction:
             transaction.delete(self._items(tenant_id, connection_id))
             transaction.delete(self._pointers(_pointer_key(connection_id), "connection"))
+
+    def delete_all(self, tenant_id: str) -> int:
+        connections = self.for_tenant(tenant_id)
+        for connection in connections:
+            self.remove(tenant_id, connection.connection_id)
+        return len(connections)

@@ -9,14 +9,16 @@ requests (and, through infra/tables.py, templates) from them.
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from pynamodb.attributes import (
     BooleanAttribute,
+    MapAttribute,
     NumberAttribute,
     UnicodeAttribute,
     UnicodeSetAttribute,
 )
+from pynamodb.connection import Connection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, LocalSecondaryIndex
 from pynamodb.models import Model
 
@@ -205,19 +207,54 @@ class TenantItem(Model):
     updated = NumberAttribute(null=True)
     deleted = BooleanAttribute(null=True)
     expires = NumberAttribute(null=True)
+    # On `meta` only: the tombstone ledger behind the sync horizon (docs/sync.md).
+    tombstone_floor = NumberAttribute(null=True)
+    tombstone_buckets: MapAttribute[str, Any] = MapAttribute(null=True)
     by_version = VersionIndex()
+
+
+# ---- {prefix}-idempotency: Powertools' idempotency records ----
+
+IDEMPOTENCY_TTL_ATTRIBUTE = "expiration"
+
+
+class IdempotencyRecordItem(Model):
+    """A record of Powertools' DynamoDB persistence layer: pk tenant id, sk operation#hash."""
+
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    status = UnicodeAttribute(null=True)
+    expiration = NumberAttribute(null=True)
+    in_progress_expiration = NumberAttribute(null=True)
+    data = UnicodeAttribute(null=True)
+    validation = UnicodeAttribute(null=True)
 
 
 M = TypeVar("M", bound=Model)
 
 
+@lru_cache(maxsize=16)
+def shared_connection(region: str, endpoint: str | None) -> Connection:
+    """One PynamoDB connection (one botocore client) per endpoint, for every bound class."""
+    return Connection(region=region, host=endpoint)
+
+
 @lru_cache(maxsize=4096)
 def bind(model: type[M], table_name: str, endpoint: str | None, region: str) -> type[M]:
-    """`model` bound to one table and endpoint (cached: PynamoDB keeps a connection per class)."""
+    """`model` bound to one table and endpoint (cached per table name).
+
+    PynamoDB gives every class its own connection, and so its own botocore
+    client (tens of ms to build, per tenant table in silo mode); the bound
+    class's connection is given the endpoint's one shared client instead.
+    """
     meta = type(
         "Meta",
         (cast(type, model.Meta),),
         {"table_name": table_name, "host": endpoint, "region": region},
     )
     bound: type[M] = type(model.__name__, (model,), {"Meta": meta, "__module__": __name__})
+    bound._get_connection().connection._client = shared_connection(region, endpoint).client
     return bound

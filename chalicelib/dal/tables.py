@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TypeVar
+from functools import lru_cache
+from typing import Any, TypeVar
 
+import boto3
 from pynamodb.connection import Connection
 from pynamodb.models import Model
 
-from chalicelib.dal.items import bind
+from chalicelib.dal.items import bind, shared_connection
 from chalicelib.settings import Settings
 
 ACCOUNTS_SUFFIX = "accounts"
 SESSIONS_SUFFIX = "sessions"
 CONNECTIONS_SUFFIX = "connections"
 POOL_TENANTS_SUFFIX = "tenants"
+IDEMPOTENCY_SUFFIX = "idempotency"
 TENANT_TABLE_INFIX = "tenant-"
 
 M = TypeVar("M", bound=Model)
@@ -32,7 +35,19 @@ class TableBinding:
         return bind(item_class, self.table_name, self.endpoint, self.region)
 
     def connection(self) -> Connection:
-        return Connection(region=self.region, host=self.endpoint)
+        """The endpoint's shared connection (a new one would build a botocore client)."""
+        return shared_connection(self.region, self.endpoint)
+
+
+def dynamodb_client(settings: Settings) -> Any:
+    """The boto3 DynamoDB client for the stage's endpoint (table management, Powertools)."""
+    return _client(settings.dynamodb_endpoint, settings.region)
+
+
+@lru_cache(maxsize=16)
+def _client(endpoint: str | None, region: str) -> Any:
+    # Clients are thread-safe and slow to build: one per endpoint and region.
+    return boto3.client("dynamodb", endpoint_url=endpoint, region_name=region)
 
 
 def shared_table(settings: Settings, suffix: str) -> TableBinding:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Protocol
+
 from chalicelib.dal.accounts import AccountStore
 from chalicelib.errors import InvalidCredentialsError, UnauthorizedError
 from chalicelib.logic.clock import Clock, epoch_ms
@@ -11,6 +14,21 @@ from chalicelib.logic.sessions import ClientInfo, SessionService
 from chalicelib.logic.tokens import new_id
 from chalicelib.models.accounts import Account, LoginRequest, SignupRequest, UpdateProfileRequest
 from chalicelib.models.identities import ProviderIdentity
+from chalicelib.observability import logger
+
+
+class TenantLifecycle(Protocol):
+    """Where an account's data lives (logic/tenants.py): made with it, removed with it."""
+
+    def provision(self, tenant_id: str) -> None: ...
+
+    def release(self, tenant_id: str) -> None: ...
+
+
+class TenantRecords(Protocol):
+    """A store outside the tenant's data that keeps items under its id (pk = tenant id)."""
+
+    def delete_all(self, tenant_id: str) -> int: ...
 
 
 class AccountService:
@@ -23,7 +41,12 @@ class AccountService:
         passwords: PasswordHasher,
         throttle: LoginThrottle,
         clock: Clock,
+        *,
+        tenants: TenantLifecycle,
+        tenant_records: Sequence[TenantRecords],
     ) -> None:
+        self._tenants = tenants
+        self._tenant_records = tuple(tenant_records)
         self._accounts = accounts
         self._sessions = sessions
         self._passwords = passwords
@@ -53,10 +76,13 @@ class AccountService:
         password_hash: str | None = None,
         identity: ProviderIdentity | None = None,
     ) -> Account:
-        """The one way accounts are born (password sign-up and OAuth alike).
+        """The one way accounts are born (password sign-up and OAuth alike): store the
+        account, then provision its tenant's data.
 
         `identity`, if given, is linked in the same write, so the account always has a
         way to sign in. EmailTakenError / IdentityInUseError if another account holds them.
+        A provisioning failure does not undo the account: the tenant's first data
+        request finishes provisioning (and answers 503 until it is ready).
         """
         now = epoch_ms(self._clock)
         account = Account(
@@ -70,6 +96,10 @@ class AccountService:
         )
         linked = identity.for_user(account.id, now) if identity is not None else None
         self._accounts.create(account, password_hash, linked)
+        try:
+            self._tenants.provision(account.id)
+        except Exception:
+            logger.exception("tenant provisioning failed; the first data request retries it")
         return account
 
     def log_in(self, request: LoginRequest, client: ClientInfo) -> tuple[Account, str]:
@@ -107,6 +137,14 @@ class AccountService:
         )
 
     def delete(self, user_id: str) -> None:
-        """Delete the account and end all its sessions."""
+        """Delete the account and everything of it: sessions, data, connections and other
+        records kept under its id.
+
+        Sessions end first so nothing new starts; the account item goes last, so
+        a deletion that fails half-way can be retried by signing in again.
+        """
         self._sessions.end_all(user_id)
+        self._tenants.release(user_id)
+        for records in self._tenant_records:
+            records.delete_all(user_id)
         self._accounts.delete(user_id)

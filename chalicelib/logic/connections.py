@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import uuid
+from collections.abc import Callable
 
 import pydantic
 
@@ -16,6 +17,7 @@ from chalicelib.logic.clock import Clock, epoch_ms, epoch_s
 from chalicelib.logic.fanout import ConnectionPusher
 from chalicelib.logic.message_split import split_changes
 from chalicelib.logic.sessions import SessionService
+from chalicelib.models.accounts import Session
 from chalicelib.models.connections import Connection
 from chalicelib.models.protocol import (
     AckAction,
@@ -48,11 +50,14 @@ class ConnectionService:
         connections: ConnectionStore,
         feed: ChangeFeed,
         clock: Clock,
+        push: ConnectionPusher | None = None,
     ) -> None:
         self._sessions = sessions
         self._connections = connections
         self._feed = feed
         self._clock = clock
+        # The stage's @connections API, when settings name it (always on AWS and locally).
+        self._push = push
 
     def connect(self, connection_id: str, token: str | None, client_id: str | None) -> Connection:
         """Validate the session and remember the connection (401/400 reject the upgrade)."""
@@ -72,8 +77,16 @@ class ConnectionService:
         if connection is not None:
             self._connections.remove(connection.tenant_id, connection_id)
 
-    def receive(self, connection_id: str, body: str | bytes | None, push: ConnectionPusher) -> None:
-        """Answer one client message; anything malformed gets an `error` message, nothing else."""
+    def receive(
+        self, connection_id: str, body: str | bytes | None, push: ConnectionPusher | None = None
+    ) -> None:
+        """Answer one client message; anything malformed gets an `error` message, nothing else.
+
+        `push` is the @connections API of the event's own stage when settings name none.
+        """
+        push = push or self._push
+        if push is None:
+            raise RuntimeError("no @connections endpoint: set USERDB_WEBSOCKET_ENDPOINT")
         try:
             connection = self._connections.get(connection_id)
             if connection is None:
@@ -131,23 +144,23 @@ class ConnectionService:
                 push.close(other.connection_id)
                 self._connections.remove(other.tenant_id, other.connection_id)
 
-    def close_session(self, tenant_id: str, session_id: str, push: ConnectionPusher) -> int:
+    def close_session(self, session: Session) -> int:
         """Close the connections opened with one session (logout, revocation)."""
+        return self._close(session.user_id, lambda c: c.session_id == session.id)
+
+    def delete_all(self, tenant_id: str) -> int:
+        """Close and forget every connection of the tenant (account deletion)."""
+        return self._close(tenant_id, lambda _: True)
+
+    def _close(self, tenant_id: str, chosen: Callable[[Connection], bool]) -> int:
         closed = 0
         for connection in self._connections.for_tenant(tenant_id):
-            if connection.session_id == session_id:
-                push.close(connection.connection_id)
+            if chosen(connection):
+                if self._push is not None:
+                    self._push.close(connection.connection_id)
                 self._connections.remove(tenant_id, connection.connection_id)
                 closed += 1
         return closed
-
-    def close_all(self, tenant_id: str, push: ConnectionPusher) -> int:
-        """Close every connection of the tenant (account deletion)."""
-        connections = self._connections.for_tenant(tenant_id)
-        for connection in connections:
-            push.close(connection.connection_id)
-            self._connections.remove(tenant_id, connection.connection_id)
-        return len(connections)
 
     @staticmethod
     def _post(push: ConnectionPusher, connection_id: str, data: bytes) -> None:

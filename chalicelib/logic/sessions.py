@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from chalicelib.dal.sessions import SessionStore
@@ -40,6 +41,11 @@ class SessionService:
         self._clock = clock
         self._lifetime = lifetime_seconds
         self._renew_after = renew_after_seconds
+        self._end_listeners: list[Callable[[Session], object]] = []
+
+    def on_end(self, listener: Callable[[Session], object]) -> None:
+        """Call `listener` whenever a session ends (logout, revocation, account deletion)."""
+        self._end_listeners.append(listener)
 
     def start(self, user_id: str, client: ClientInfo) -> tuple[str, Session]:
         """A new session for `user_id`: returns the token (shown once) and the session."""
@@ -91,6 +97,8 @@ class SessionService:
         """Sign out: the session is deleted and evicted from this instance's cache."""
         self._store.delete(session.token_hash)
         self._cache.evict(session.token_hash)
+        for listener in self._end_listeners:
+            listener(session)
 
     def live_sessions(self, user_id: str) -> list[Session]:
         """The user's sessions that have not expired, newest first."""

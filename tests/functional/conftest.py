@@ -17,7 +17,7 @@ from chalicelib.dal.schema import create_tables
 from chalicelib.services import build_services, use_services
 from chalicelib.settings import Settings, get_settings
 from infra.tables import shared_tables
-from tests.fakes import FakeClock
+from tests.fakes import FakeClock, RecordingSubscriptions
 
 
 @dataclass
@@ -71,7 +71,15 @@ class Api:
 
 
 @pytest.fixture
-def settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+def tenancy() -> str:
+    """Where tenant data lives; a module runs in both modes with
+    `pytestmark = pytest.mark.parametrize("tenancy", ["silo", "pool"])`."""
+    return "silo"
+
+
+@pytest.fixture
+def settings(monkeypatch: pytest.MonkeyPatch, tenancy: str) -> Iterator[Settings]:
+    monkeypatch.setenv("USERDB_TENANCY", tenancy)
     monkeypatch.setenv("USERDB_TABLE_PREFIX", f"test-{uuid.uuid4().hex[:8]}")
     monkeypatch.setenv("USERDB_STAGE", "local")
     monkeypatch.delenv("USERDB_DYNAMODB_ENDPOINT", raising=False)
@@ -99,8 +107,17 @@ def dynamodb(aws: None, settings: Settings) -> Any:
 
 
 @pytest.fixture
-def services(dynamodb: Any, settings: Settings, clock: FakeClock) -> Iterator[Any]:
-    services = build_services(settings, clock)
+def subscriptions() -> RecordingSubscriptions:
+    # moto's Lambda runs mapped functions through Docker: these tests record the mappings
+    # instead (tests/functional/test_stream_mappings.py exercises the Lambda API calls).
+    return RecordingSubscriptions()
+
+
+@pytest.fixture
+def services(
+    dynamodb: Any, settings: Settings, clock: FakeClock, subscriptions: RecordingSubscriptions
+) -> Iterator[Any]:
+    services = build_services(settings, clock, subscriptions)
     use_services(services)
     yield services
     use_services(None)

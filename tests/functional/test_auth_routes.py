@@ -29,8 +29,8 @@ def test_signup_returns_the_user_a_token_and_a_session_cookie(api):
     assert "Secure" not in cookie  # the local stage serves plain http
 
 
-def test_cookie_is_secure_outside_the_local_stage(api, settings, clock):
-    use_services(build_services(settings.model_copy(update={"stage": "dev"}), clock))
+def test_cookie_is_secure_outside_the_local_stage(api, settings, clock, subscriptions):
+    use_services(build_services(settings.model_copy(update={"stage": "dev"}), clock, subscriptions))
     reply = api.call("POST", "/auth/signup", signup_body())
     assert "Secure" in reply.headers["set-cookie"]
 
@@ -147,7 +147,7 @@ def test_five_failures_lock_the_account_with_a_growing_retry_after(api, clock):
     )
 
 
-def test_login_rehashes_when_the_cost_grows(api, settings, clock, services):
+def test_login_rehashes_when_the_cost_grows(api, settings, clock, services, subscriptions):
     api.signup("ann@example.com", PASSWORD)
     accounts = shared_table(settings, ACCOUNTS_SUFFIX).model(AccountItem)
 
@@ -157,7 +157,8 @@ def test_login_rehashes_when_the_cost_grows(api, settings, clock, services):
 
     assert stored_time_cost() == 2
     # Given the stage now asks for three passes
-    use_services(build_services(settings.model_copy(update={"argon2_time_cost": 3}), clock))
+    stronger = settings.model_copy(update={"argon2_time_cost": 3})
+    use_services(build_services(stronger, clock, subscriptions))
     # When the user logs in
     reply = api.call("POST", "/auth/login", {"email": "ann@example.com", "password": PASSWORD})
     # Then the stored hash was upgraded and still verifies

@@ -25,6 +25,7 @@ from chalicelib.services import build_services, use_services
 from chalicelib.settings import get_settings
 from infra.local.oidc_provider import OidcTestProvider
 from infra.local.ports import free_port
+from tests.fakes import RecordingSubscriptions
 
 API = "http://api.test/prod"
 WEB = "http://127.0.0.1:8000"
@@ -343,7 +344,7 @@ def test_unknown_providers_and_foreign_redirects_land_on_the_web_client(browser)
 
 
 def _rebuild(monkeypatch, clock, environment):
-    services = build_services(_configure(monkeypatch, environment), clock)
+    services = build_services(_configure(monkeypatch, environment), clock, RecordingSubscriptions())
     use_services(services)
     return services
 

@@ -29,7 +29,7 @@ def parts():
         renew_after_seconds=86_400,
     )
     store, feed, push = InMemoryConnectionStore(), FakeChangeFeed(), RecordingPush()
-    service = ConnectionService(sessions, store, feed, clock)
+    service = ConnectionService(sessions, store, feed, clock, push)
     token, session = sessions.start("usr_a", ClientInfo())
     return service, sessions, store, feed, push, token, session
 
@@ -162,7 +162,7 @@ def test_revoking_a_session_closes_only_its_connections(parts):
     other_token, _ = sessions.start("usr_a", ClientInfo())
     service.connect("mine", token, CLIENT)
     service.connect("theirs", other_token, str(uuid.uuid4()))
-    assert service.close_session("usr_a", session.id, push) == 1
+    assert service.close_session(session) == 1
     assert push.closed == ["mine"]
     assert store.get("theirs") is not None
 
@@ -173,3 +173,21 @@ def test_disconnect_forgets_the_connection(parts):
     service.disconnect("c1")
     service.disconnect("c1")
     assert store.get("c1") is None
+
+
+def test_ending_a_session_closes_its_connections_through_the_listener(parts):
+    service, sessions, store, _, push, token, session = parts
+    sessions.on_end(service.close_session)
+    service.connect("c1", token, CLIENT)
+    sessions.end(session)
+    assert push.closed == ["c1"]
+    assert store.get("c1") is None
+
+
+def test_deleting_a_tenant_closes_every_connection(parts):
+    service, _, store, _, push, token, _ = parts
+    service.connect("c1", token, CLIENT)
+    service.connect("c2", token, str(uuid.uuid4()))
+    assert service.delete_all("usr_a") == 2
+    assert sorted(push.closed) == ["c1", "c2"]
+    assert store.for_tenant("usr_a") == []

@@ -25,6 +25,7 @@ from tests.fakes import (
     InMemoryLoginAttemptsStore,
     InMemoryOAuthStateStore,
     InMemorySessionStore,
+    RecordingTenants,
 )
 
 WEB = "https://app.example.com/"
@@ -59,6 +60,8 @@ class World:
             PasswordHasher(19_456, 2, 1),
             throttle,
             self.clock,
+            tenants=RecordingTenants(),
+            tenant_records=[],
         )
         self.oauth = OAuthService(
             {"test": self.provider},

@@ -1,0 +1,209 @@
+"""/notes through chalice.test.Client on moto, in silo and pool mode."""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.logic.tokens import new_id
+
+pytestmark = pytest.mark.parametrize("tenancy", ["silo", "pool"])
+
+
+def _create(api, token, text="hello", **extra):
+    reply = api.call("POST", "/notes", {"text": text, **extra}, token=token)
+    assert reply.status == 201, reply.body
+    return reply.json["note"]
+
+
+# ---- create ----
+
+
+def test_create_returns_the_note_with_version_etag_and_location(api, clock):
+    # Given a signed-up user
+    token = api.signup()
+    # When they create a note
+    reply = api.call("POST", "/notes", {"text": "hello"}, token=token)
+    # Then it comes back with a generated id, epoch-ms times and version 1
+    assert reply.status == 201
+    note = reply.json["note"]
+    assert note["id"].startswith("note_") and len(note["id"]) == 21
+    assert note == {
+        "id": note["id"],
+        "text": "hello",
+        "created": int(clock.now() * 1000),
+        "updated": int(clock.now() * 1000),
+        "version": 1,
+    }
+    assert reply.headers["etag"] == '"1"'
+    assert reply.headers["location"] == f"notes/{note['id']}"
+
+
+def test_create_with_a_client_id_uses_it_and_refuses_it_twice(api):
+    # Given a user and an id of their choosing
+    token = api.signup()
+    note_id = new_id("note")
+    # When they create a note with it, twice
+    first = api.call("POST", "/notes", {"text": "a", "id": note_id}, token=token)
+    second = api.call("POST", "/notes", {"text": "b", "id": note_id}, token=token)
+    # Then the first is created under that id and the second is a conflict that changes nothing
+    assert first.status == 201 and first.json["note"]["id"] == note_id
+    assert (second.status, second.error_code) == (409, "note_exists")
+    assert api.call("GET", f"/notes/{note_id}", token=token).json["note"]["text"] == "a"
+
+
+# ---- idempotency ----
+
+
+def test_an_idempotency_key_replays_the_first_result(api):
+    # Given a user who creates a note with an Idempotency-Key
+    token = api.signup()
+    headers = {"Idempotency-Key": "create-1"}
+    first = api.call("POST", "/notes", {"text": "once"}, token=token, headers=headers)
+    # When the request is repeated (a retry after a lost reply)
+    again = api.call("POST", "/notes", {"text": "once"}, token=token, headers=headers)
+    # Then the same note comes back and only one exists
+    assert first.status == again.status == 201
+    assert again.json == first.json
+    assert len(api.call("GET", "/notes", token=token).json["notes"]) == 1
+
+
+def test_an_idempotency_key_with_another_body_is_a_409(api):
+    token = api.signup()
+    headers = {"Idempotency-Key": "create-2"}
+    api.call("POST", "/notes", {"text": "one"}, token=token, headers=headers)
+    reply = api.call("POST", "/notes", {"text": "two"}, token=token, headers=headers)
+    assert (reply.status, reply.error_code) == (409, "idempotency_key_reused")
+    assert [n["text"] for n in api.call("GET", "/notes", token=token).json["notes"]] == ["one"]
+
+
+def test_a_failed_idempotent_create_can_be_retried(api):
+    # Given a note id that is taken
+    token = api.signup()
+    taken = _create(api, token)["id"]
+    headers = {"Idempotency-Key": "create-3"}
+    # When an idempotent create of that id fails, the note is deleted, and the request retried
+    refused = api.call("POST", "/notes", {"text": "x", "id": taken}, token=token, headers=headers)
+    api.call("DELETE", f"/notes/{taken}", token=token)
+    retried = api.call("POST", "/notes", {"text": "x", "id": taken}, token=token, headers=headers)
+    # Then the failure was not recorded as the key's result
+    assert refused.status == 409
+    assert retried.status == 201
+
+
+# ---- list ----
+
+
+def test_list_pages_through_live_notes_in_id_order(api):
+    # Given seven notes, one of them deleted
+    token = api.signup()
+    ids = sorted(_create(api, token, text=str(i))["id"] for i in range(7))
+    api.call("DELETE", f"/notes/{ids[3]}", token=token)
+    # When the list is read three at a time
+    seen, cursor, pages = [], None, 0
+    while True:
+        path = "/notes?limit=3" + (f"&cursor={cursor}" if cursor else "")
+        reply = api.call("GET", path, token=token)
+        assert reply.status == 200
+        seen += [n["id"] for n in reply.json["notes"]]
+        pages += 1
+        cursor = reply.json["cursor"]
+        # Then every page carries the tenant's version (7 creates + 1 delete)
+        assert reply.json["version"] == 8
+        if cursor is None:
+            break
+    # And the pages hold every live note once, in id order
+    assert seen == [i for i in ids if i != ids[3]]
+    assert pages == 2
+
+
+# ---- read, update, delete ----
+
+
+def test_get_returns_the_note_with_its_etag(api):
+    token = api.signup()
+    note = _create(api, token)
+    reply = api.call("GET", f"/notes/{note['id']}", token=token)
+    assert reply.status == 200
+    assert reply.json["note"] == note
+    assert reply.headers["etag"] == '"1"'
+
+
+@pytest.mark.parametrize("method", ["PUT", "PATCH"])
+def test_update_with_the_current_version_succeeds_and_a_stale_one_is_412(api, clock, method):
+    # Given a note at version 1
+    token = api.signup()
+    note = _create(api, token, text="v1")
+    clock.advance(5)
+    # When it is updated with If-Match 1, then again with If-Match 1
+    ok = api.call(
+        method, f"/notes/{note['id']}", {"text": "v2"}, token=token, headers={"If-Match": '"1"'}
+    )
+    stale = api.call(
+        method, f"/notes/{note['id']}", {"text": "v3"}, token=token, headers={"If-Match": "1"}
+    )
+    # Then the first moves it to version 2, the second is refused and changes nothing
+    assert ok.status == 200
+    assert ok.json["note"] == {
+        "id": note["id"],
+        "text": "v2",
+        "created": note["created"],
+        "updated": note["created"] + 5000,
+        "version": 2,
+    }
+    assert ok.headers["etag"] == '"2"'
+    assert (stale.status, stale.error_code) == (412, "version_mismatch")
+    assert api.call("GET", f"/notes/{note['id']}", token=token).json["note"]["text"] == "v2"
+
+
+def test_update_without_if_match_is_last_writer_wins(api):
+    token = api.signup()
+    note = _create(api, token)
+    api.call("PUT", f"/notes/{note['id']}", {"text": "a"}, token=token)
+    reply = api.call(
+        "PUT", f"/notes/{note['id']}", {"text": "b"}, token=token, headers={"If-Match": "*"}
+    )
+    assert reply.status == 200
+    assert reply.json["note"]["version"] == 3
+
+
+def test_update_of_a_missing_or_deleted_note_is_404(api):
+    token = api.signup()
+    note = _create(api, token)
+    api.call("DELETE", f"/notes/{note['id']}", token=token)
+    for note_id in (note["id"], new_id("note")):
+        reply = api.call("PUT", f"/notes/{note_id}", {"text": "x"}, token=token)
+        assert (reply.status, reply.error_code) == (404, "not_found")
+
+
+def test_delete_leaves_a_tombstone_and_is_not_repeatable(api):
+    # Given a note
+    token = api.signup()
+    note = _create(api, token)
+    # When it is deleted, twice
+    first = api.call("DELETE", f"/notes/{note['id']}", token=token)
+    second = api.call("DELETE", f"/notes/{note['id']}", token=token)
+    # Then it is gone from reads, the second delete is a 404, and sync shows the deletion
+    assert first.status == 204
+    assert (second.status, second.error_code) == (404, "not_found")
+    assert api.call("GET", f"/notes/{note['id']}", token=token).status == 404
+    changes = api.call("GET", "/sync?since=1", token=token).json
+    assert changes["items"] == [{"id": note["id"], "version": 2, "deleted": True}]
+
+
+def test_delete_with_a_stale_if_match_is_412(api):
+    token = api.signup()
+    note = _create(api, token)
+    api.call("PUT", f"/notes/{note['id']}", {"text": "x"}, token=token)
+    reply = api.call("DELETE", f"/notes/{note['id']}", token=token, headers={"If-Match": '"1"'})
+    assert (reply.status, reply.error_code) == (412, "version_mismatch")
+    assert api.call("GET", f"/notes/{note['id']}", token=token).status == 200
+
+
+def test_a_deleted_id_can_be_created_again(api):
+    token = api.signup()
+    note = _create(api, token, text="old")
+    api.call("DELETE", f"/notes/{note['id']}", token=token)
+    again = api.call("POST", "/notes", {"text": "new", "id": note["id"]}, token=token)
+    assert again.status == 201
+    assert again.json["note"]["version"] == 3
+    assert api.call("GET", f"/notes/{note['id']}", token=token).json["note"]["text"] == "new"
