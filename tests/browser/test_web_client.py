@@ -28,7 +28,8 @@ def contexts(browser: Any, local_stack: LocalStack) -> Iterator[Any]:
     made: list[Any] = []
 
     def make(**options: Any) -> Any:
-        context = browser.new_context(viewport={"width": 1100, "height": 760}, **options)
+        options.setdefault("viewport", {"width": 1100, "height": 760})
+        context = browser.new_context(**options)
         config = json.dumps({"wsUrl": local_stack.ws_url})
         context.add_init_script(f"window.USERDB_CONFIG = {config};")
         made.append(context)
@@ -256,7 +257,19 @@ def test_two_pages_of_one_user_see_each_others_changes(contexts, local_stack, ar
     doomed.get_by_role("button", name="Press again to delete this note").click()
     wait_for_texts(second, ["Keep me"])
     wait_for_texts(first, ["Keep me"])
+    # A few more from the second window, for the screenshot people look at
+    more = [
+        "Ideas for the trip\n- Lisbon: LX Factory, Time Out market\n- Sintra by train, early",
+        "Call the plumber about the kitchen sink",
+        "Pick up the film from the lab before Saturday",
+    ]
+    for text in more:
+        add_note(second, text)
+    wait_for_texts(first, ["Keep me", *more])
+    first.wait_for_timeout(1800)  # let the highlight of live changes fade
     first.screenshot(path=str(artifacts / "notes.png"))
+    first.emulate_media(color_scheme="dark")
+    first.screenshot(path=str(artifacts / "notes-dark.png"))
     assert first.page_errors == [] and second.page_errors == []
 
 

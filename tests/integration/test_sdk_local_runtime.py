@@ -149,7 +149,7 @@ def test_resumes_after_a_restart_from_the_state_folder_without_a_snapshot(
     writer = new_client(local_stack, None)
     writer.login(email_of(first), PASSWORD)
     writer.notes.create("new while away")
-    changed = writer.notes.all()[0]
+    changed = next(note for note in writer.notes.all() if note.text == "note 1")
     writer.notes.update(changed.id, "changed while away")
     # When a new process starts from the same folder
     changes: list[ChangeSet] = []
