@@ -214,8 +214,15 @@ def cmd_notes_rm(client: Client, args: argparse.Namespace, out: TextIO) -> int:
     return EXIT_OK
 
 
+def _count(n: int) -> str:
+    return f"{n} note" if n == 1 else f"{n} notes"
+
+
 class WatchView:
     """What `userdb watch` prints: changes as lines, the connection on a status line."""
+
+    # Notes listed in full after a snapshot; more are counted.
+    MAX_LISTED = 50
 
     def __init__(self, out: TextIO, *, as_json: bool, tty: bool) -> None:
         self.out = out
@@ -223,31 +230,42 @@ class WatchView:
         self.tty = tty and not as_json
         self.status: Status | None = None
         self.count = 0
-        self._status_shown = False
+        self.cursor: int | None = None
+        self._drawn: str | None = None  # the status line on screen, if any
 
     def _clear_status(self) -> None:
-        if self.tty and self._status_shown:
+        if self.tty and self._drawn is not None:
             self.out.write("\r\x1b[2K")
-            self._status_shown = False
+            self._drawn = None
 
     def line(self, text: str) -> None:
         self._clear_status()
         self.out.write(text + "\n")
         self.draw_status()
 
-    def notes(self, notes: list[Note]) -> None:
+    def notes(self, notes: list[Note], cursor: int | None = None) -> None:
+        """The notes as cached, before connecting (`cursor` None: never synced)."""
         self.count = len(notes)
+        self.cursor = cursor
         if self.as_json:
             _print_json({"event": "notes", "notes": [n.to_json() for n in notes]}, self.out)
             return
-        width = _terminal_width(self.out)
-        if not notes:
+        if cursor is None and not notes:
+            self.line("(nothing cached yet: syncing…)")
+        elif not notes:
             self.line("(no notes yet)")
-        for note in notes:
+        self._list(notes)
+
+    def _list(self, notes: Sequence[Note]) -> None:
+        width = _terminal_width(self.out)
+        for note in notes[: self.MAX_LISTED]:
             self.line("  " + _note_row(note, width - 2))
+        if len(notes) > self.MAX_LISTED:
+            self.line(f"  … and {_count(len(notes) - self.MAX_LISTED)} more")
 
     def change(self, change: ChangeSet, total: int) -> None:
         self.count = total
+        self.cursor = change.cursor
         if self.as_json:
             _print_json(
                 {
@@ -264,7 +282,9 @@ class WatchView:
         stamp = dt.datetime.now().strftime("%H:%M:%S")
         width = _terminal_width(self.out) - 24
         if change.snapshot:
-            self.line(f"[{stamp}] synced: {total} notes (version {change.cursor})")
+            self.line(f"[{stamp}] synced: {_count(total)} (version {change.cursor})")
+            newest = sorted(change.upserted, key=lambda n: (n.updated, n.version), reverse=True)
+            self._list(newest)
             return
         for note in change.upserted:
             mark = "~" if note.created != note.updated else "+"
@@ -274,6 +294,8 @@ class WatchView:
 
     def state(self, status: Status) -> None:
         self.status = status
+        if status.cursor is not None:
+            self.cursor = status.cursor
         if self.as_json:
             _print_json(
                 {
@@ -295,7 +317,9 @@ class WatchView:
         marks = {"live": "●", "connecting": "◌", "reconnecting": "◌", "offline": "○"}
         text = f"{marks.get(status.state, '·')} {status.state}"
         if status.state == ConnectionState.LIVE:
-            text += f" · {self.count} notes · version {status.cursor}"
+            text += f" · {_count(self.count)}"
+            if self.cursor is not None:
+                text += f" · version {self.cursor}"
         elif status.reason:
             text += f" · {status.reason}"
         if status.retry_in is not None and status.state != ConnectionState.LIVE:
@@ -303,16 +327,20 @@ class WatchView:
         return text
 
     def draw_status(self) -> None:
+        """Redraw the status line if what it says changed."""
         if self.tty and self.status is not None:
             width = _terminal_width(self.out)
-            self.out.write("\r\x1b[2K" + _one_line(self.describe(self.status), width - 1))
-            self._status_shown = True
+            text = _one_line(self.describe(self.status), width - 1)
+            if text != self._drawn:
+                self.out.write("\r\x1b[2K" + text)
+                self._drawn = text
         self.out.flush()
 
     def close(self) -> None:
-        if self.tty and self._status_shown:
+        if self.tty and self._drawn is not None:
             self.out.write("\n")
             self.out.flush()
+            self._drawn = None
 
 
 def cmd_watch(client: Client, args: argparse.Namespace, out: TextIO) -> int:
@@ -320,7 +348,7 @@ def cmd_watch(client: Client, args: argparse.Namespace, out: TextIO) -> int:
     user = client.user or client.session().user
     if not args.json:
         view.line(f"Watching the notes of {user.email} — Ctrl-C to stop")
-    view.notes(client.cached_notes())
+    view.notes(client.cached_notes(), client.cached_cursor())
     with contextlib.suppress(KeyboardInterrupt), client.subscribe() as live:
         return _follow(live, view)
     return EXIT_OK  # Ctrl-C
@@ -336,7 +364,7 @@ def _follow(live: Subscription, view: WatchView) -> int:
                     view.state(event)
             if view.tty and view.status is not None:
                 view.status = live.status  # counts the retry delay down
-                view.draw_status()
+                view.draw_status()  # writes only if the line changed
         status = live.status
         if status.reason and status.reason.startswith("unauthorized"):
             view.close()

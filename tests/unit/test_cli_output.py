@@ -32,14 +32,27 @@ def test_watch_prints_changes_and_each_state_as_lines_when_piped():
 def test_watch_keeps_one_status_line_at_the_bottom_of_a_terminal():
     out = io.StringIO()
     view = cli.WatchView(out, as_json=False, tty=True)
-    view.count = 2
+    view.count = 1
     view.state(Status(ConnectionState.LIVE, cursor=9))
+    view.draw_status()  # unchanged: nothing written
     view.change(ChangeSet(False, (ADDED,), (), 10), total=3)
     text = out.getvalue()
-    # the status line is drawn, erased before the change line, and drawn again
-    assert text.startswith("\r\x1b[2K● live · 2 notes · version 9")
-    assert "\r\x1b[2K[" in text
-    assert text.endswith("● live · 3 notes · version 9")
+    # the status line is drawn, erased before the change line, and drawn again, up to date
+    assert text.startswith("\r\x1b[2K● live · 1 note · version 9\r\x1b[2K[")
+    assert text.endswith("\r\x1b[2K● live · 3 notes · version 10")
+    assert text.count("version 9") == 1
+
+
+def test_watch_lists_the_notes_of_a_snapshot_newest_first():
+    out = io.StringIO()
+    view = cli.WatchView(out, as_json=False, tty=False)
+    view.notes([], cursor=None)
+    view.change(ChangeSet(True, (ADDED, EDITED), (), 4), total=2)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "(nothing cached yet: syncing…)"
+    assert lines[1].endswith("synced: 2 notes (version 4)")
+    assert lines[2].startswith("  note_bbbbbbbbbbbbbbbb") and "call Bob" in lines[2]
+    assert lines[3].startswith("  note_aaaaaaaaaaaaaaaa")
 
 
 def test_watch_json_is_one_event_per_line():
