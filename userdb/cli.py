@@ -126,6 +126,7 @@ def _edit_in_editor(text: str) -> str:
 
 
 def cmd_signup(client: Client, args: argparse.Namespace, out: TextIO) -> int:
+    """`userdb signup`: create an account and sign in."""
     password = _password(args, confirm=True)
     user = client.signup(args.email, password, args.name)
     out.write(f"Signed up and signed in as {user.email} ({user.name}).\n")
@@ -133,6 +134,7 @@ def cmd_signup(client: Client, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_login(client: Client, args: argparse.Namespace, out: TextIO) -> int:
+    """`userdb login`: sign in and keep the session in the state folder."""
     password = _password(args, confirm=False)
     user = client.login(args.email, password)
     out.write(f"Signed in as {user.email} ({user.name}).\n")
@@ -140,6 +142,7 @@ def cmd_login(client: Client, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_logout(client: Client, args: argparse.Namespace, out: TextIO) -> int:
+    """`userdb logout`: end the session and forget the cached notes."""
     if not client.signed_in:
         out.write("Not signed in.\n")
         return EXIT_OK
@@ -149,6 +152,7 @@ def cmd_logout(client: Client, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_whoami(client: Client, args: argparse.Namespace, out: TextIO) -> int:
+    """`userdb whoami`: who is signed in."""
     current = client.session()
     if args.json:
         _print_json({"user": current.user.to_json(), "session_id": current.session.id}, out)
@@ -158,6 +162,7 @@ def cmd_whoami(client: Client, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_notes_ls(client: Client, args: argparse.Namespace, out: TextIO) -> int:
+    """`userdb notes ls`: the notes, newest first (`--cached`: without the server)."""
     if args.cached:
         notes = client.cached_notes()
     else:
@@ -175,6 +180,7 @@ def cmd_notes_ls(client: Client, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_notes_add(client: Client, args: argparse.Namespace, out: TextIO) -> int:
+    """`userdb notes add TEXT|-`: add a note; prints its id."""
     note = client.notes.create(_text_argument(args.text))
     if args.json:
         _print_json(note.to_json(), out)
@@ -184,6 +190,7 @@ def cmd_notes_add(client: Client, args: argparse.Namespace, out: TextIO) -> int:
 
 
 def cmd_notes_edit(client: Client, args: argparse.Namespace, out: TextIO) -> int:
+    """`userdb notes edit ID [TEXT]`: replace a note's text, refused if it changed meanwhile."""
     version = args.version
     if args.text:
         text = _text_argument(args.text)
@@ -205,6 +212,7 @@ def cmd_notes_edit(client: Client, args: argparse.Namespace, out: TextIO) -> int
 
 
 def cmd_notes_rm(client: Client, args: argparse.Namespace, out: TextIO) -> int:
+    """`userdb notes rm ID...`: delete notes."""
     for note_id in args.ids:
         client.notes.delete(note_id, if_match=args.version)
         if not args.json:
@@ -239,6 +247,7 @@ class WatchView:
             self._drawn = None
 
     def line(self, text: str) -> None:
+        """Print a line above the status line."""
         self._clear_status()
         self.out.write(text + "\n")
         self.draw_status()
@@ -264,6 +273,7 @@ class WatchView:
             self.line(f"  … and {_count(len(notes) - self.MAX_LISTED)} more")
 
     def change(self, change: ChangeSet, total: int) -> None:
+        """Print what one change set did (`total`: notes held after it)."""
         self.count = total
         self.cursor = change.cursor
         if self.as_json:
@@ -293,6 +303,7 @@ class WatchView:
             self.line(f"[{stamp}] - {note_id}")
 
     def state(self, status: Status) -> None:
+        """Show a new connection state."""
         self.status = status
         if status.cursor is not None:
             self.cursor = status.cursor
@@ -314,6 +325,7 @@ class WatchView:
             self.draw_status()
 
     def describe(self, status: Status) -> str:
+        """The status line's text for `status`."""
         marks = {"live": "●", "connecting": "◌", "reconnecting": "◌", "offline": "○"}
         text = f"{marks.get(status.state, '·')} {status.state}"
         if status.state == ConnectionState.LIVE:
@@ -337,6 +349,7 @@ class WatchView:
         self.out.flush()
 
     def close(self) -> None:
+        """Leave the terminal on a fresh line."""
         if self.tty and self._drawn is not None:
             self.out.write("\n")
             self.out.flush()
@@ -344,6 +357,7 @@ class WatchView:
 
 
 def cmd_watch(client: Client, args: argparse.Namespace, out: TextIO) -> int:
+    """`userdb watch`: the cached notes, then every change live, with a status line."""
     view = WatchView(out, as_json=args.json, tty=out.isatty())
     user = client.user or client.session().user
     if not args.json:
@@ -379,6 +393,7 @@ def _follow(live: Subscription, view: WatchView) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The command line's parser; defaults come from the environment."""
     env = os.environ
     parser = argparse.ArgumentParser(
         prog="userdb",

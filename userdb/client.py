@@ -166,10 +166,12 @@ class Client:
 
     @property
     def signed_in(self) -> bool:
+        """True while the client holds a session token."""
         return self.token is not None
 
     @property
     def state(self) -> StateStore:
+        """The state folder (session, client id, cursor, cached notes)."""
         return self._store
 
     def signup(self, email: str, password: str, name: str) -> User:
@@ -270,6 +272,7 @@ class Client:
             base_url = self.base_url
 
             def persist(snapshot: SyncState) -> None:
+                """Save the sync state for this user and server."""
                 self._store.save_sync(user.id, base_url, snapshot)
 
             subscription = Subscription(

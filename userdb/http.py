@@ -20,6 +20,8 @@ USER_AGENT = f"userdb-python/{__version__}"
 
 @dataclass(frozen=True)
 class Reply:
+    """An answer: status, headers and the parsed JSON body."""
+
     status: int
     headers: Mapping[str, str]
     body: Any
@@ -56,6 +58,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
     """An API call that is redirected is a misconfigured URL: report it, do not follow."""
 
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        """Refuse to follow: the caller reports the redirect."""
         return None
 
 

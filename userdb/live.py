@@ -154,6 +154,7 @@ class Subscription:
 
     @property
     def client_id(self) -> str:
+        """This client's id (kept in the state folder)."""
         return self._engine.state.client_id
 
     @property

@@ -56,6 +56,7 @@ class User:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> User:
+        """Parse from the API's JSON object."""
         return cls(
             id=str(data["id"]),
             email=data.get("email"),
@@ -67,6 +68,7 @@ class User:
         )
 
     def to_json(self) -> dict[str, Any]:
+        """The JSON object the API uses."""
         return {
             "id": self.id,
             "email": self.email,
@@ -92,6 +94,7 @@ class SessionInfo:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> SessionInfo:
+        """Parse from the API's JSON object."""
         return cls(
             id=str(data["id"]),
             created=_int(data.get("created")),

@@ -83,6 +83,7 @@ class SyncState:
     notes: dict[str, Note] = field(default_factory=dict)
 
     def copy(self) -> SyncState:
+        """A copy that later changes to this state do not affect."""
         return SyncState(self.client_id, self.cursor, dict(self.notes))
 
 
@@ -124,6 +125,7 @@ class Send:
 
     @property
     def text(self) -> str:
+        """The message as compact JSON."""
         return json.dumps(self.message, separators=(",", ":"))
 
 
@@ -143,11 +145,15 @@ class SaveState:
 
 @dataclass(frozen=True)
 class StatusChanged:
+    """The connection's state changed: tell the application."""
+
     status: Status
 
 
 @dataclass(frozen=True)
 class NotesChanged:
+    """The local notes changed: tell the application."""
+
     changes: ChangeSet
 
 
@@ -213,6 +219,7 @@ class SyncEngine:
     # ------------------------------------------------------------------ queries
     @property
     def status(self) -> Status:
+        """The connection as the application should see it now."""
         retry_in = None
         if self._reconnect_at is not None and self._link == "down" and self._running:
             retry_in = max(0.0, self._reconnect_at - self._now())
@@ -220,6 +227,7 @@ class SyncEngine:
 
     @property
     def running(self) -> bool:
+        """True between `start` and `stop` (or a refused session)."""
         return self._running
 
     @property
