@@ -59,6 +59,15 @@ CONFIG: dict[str, Any] = {
                 }
             },
         },
+        {
+            # A well-formed If-Match that names another version is refused by design (412).
+            "include-operation-id": ["update_note_put", "update_note_patch", "delete_note"],
+            "checks": {
+                "positive_data_acceptance": {
+                    "expected-statuses": ["2xx", "401", "403", "404", "409", "412", "429"]
+                }
+            },
+        },
     ],
 }
 
