@@ -15,7 +15,14 @@ from infra.policies import (
     policy_files,
     template_document,
 )
-from infra.stages import Stage, deployable_stages, load_stage, read_config, settings_from
+from infra.stages import (
+    PROJECT_DIR,
+    Stage,
+    deployable_stages,
+    load_stage,
+    read_config,
+    settings_from,
+)
 from infra.tables import shared_tables
 from infra.template import FANOUT_MAPPING, WEBSOCKET_API, merge_template
 from tests.support.wildcards import ALLOWED_ANY_RESOURCE, findings, takes_no_resource
@@ -77,6 +84,15 @@ def test_no_wildcard_that_is_not_unavoidable_or_justified(variant):
         found += findings(chalice_document(policy), f"{policy.function} (file)")
         found += findings(template_document(policy, WEBSOCKET_API), f"{policy.function} (role)")
     # Then none is left unexplained
+    assert found == []
+
+
+def test_no_unjustified_wildcard_in_the_committed_policy_files():
+    files = sorted((PROJECT_DIR / ".chalice").glob("policy-*.json"))
+    assert files
+    found = []
+    for path in files:
+        found += findings(json.loads(path.read_text()), path.name)
     assert found == []
 
 
