@@ -110,14 +110,15 @@ class ConnectionService:
                 version=version,
             )
             self._post(push, connection.connection_id, encode(welcome))
-            self._acknowledge(connection, action.since)
+            # A cursor beyond the store (a store reset) must not make fan-out skip this client.
+            self._acknowledge(connection, min(action.since or 0, version))
             self._catch_up(connection, action.since, push)
         elif isinstance(action, AckAction):
             self._acknowledge(connection, action.version)
         elif isinstance(action, PingAction):
             version = self._feed.current_version(tenant_id)
             self._post(push, connection.connection_id, encode(Pong(version=version)))
-            self._acknowledge(connection, action.version)
+            self._acknowledge(connection, min(action.version or 0, version))
             if action.version is not None and action.version < version:
                 self._catch_up(connection, action.version, push)
         elif isinstance(action, SyncAction):

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.clients_runtime import local_stack  # noqa: F401 - the project's whole stack
 from tests.integration.runtime_process import WS_ECHO_APP, RuntimeProcess, start_runtime
 
 
