@@ -26,6 +26,7 @@ import boto3
 import websocket
 
 from infra.local.ports import free_port
+from tests.support.backend_choice import backend_args
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 WS_ECHO_APP = Path(__file__).resolve().parent / "apps" / "ws_echo"
@@ -98,7 +99,7 @@ def start_runtime(
     port, ws_port, ddb_port = free_port(), free_port(), free_port()
     log = Path(tempfile.mkstemp(prefix="userdb-runtime-", suffix=".log")[1])
     command = [
-        sys.executable, "-m", "infra.local", "up", "--backend", "moto",
+        sys.executable, "-m", "infra.local", "up", *backend_args("moto"),
         "--port", str(port), "--ws-port", str(ws_port), "--ddb-port", str(ddb_port),
         "--app-dir", str(app_dir), *extra,
     ]  # fmt: skip
