@@ -22,7 +22,8 @@ help:
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml requirements.txt requirements-sdk.txt requirements-dev.txt
+# Top-level packages too: an editable install maps the packages it found when it ran.
+$(STAMP): pyproject.toml requirements.txt requirements-sdk.txt requirements-dev.txt $(wildcard */__init__.py)
 	@$(PYTHON) scripts/check_python.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
