@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import boto3
+from botocore.config import Config
 
 from infra.local.config import PROJECT_DIR
 from infra.local.dynamodb_local import die_with_parent, find_install, find_java
@@ -195,7 +196,7 @@ class RuntimeProcess:
             aws_secret_access_key="any",
         )
 
-    def management(self, stage: str | None = STAGE) -> Any:
+    def management(self, stage: str | None = STAGE, config: Config | None = None) -> Any:
         """boto3's `apigatewaymanagementapi` client, as an app would make it."""
         endpoint = f"http://127.0.0.1:{self.ws_port}" + (f"/{stage}" if stage else "")
         return boto3.client(
@@ -204,6 +205,7 @@ class RuntimeProcess:
             region_name="us-east-1",
             aws_access_key_id="any",
             aws_secret_access_key="any",
+            config=config,
         )
 
     def get_json(self, path: str) -> tuple[int, Any]:
