@@ -23,7 +23,7 @@ from tests.unit.local.test_websocket_management import parsed
 
 def posts(faults: Faults, connection_id: str, n: int) -> list[int | None]:
     """The status each of `n` posts would get (None: it reaches the socket)."""
-    answers = []
+    answers: list[int | None] = []
     for _ in range(n):
         rule = faults.connection_fault("POST", connection_id)
         answers.append(rule.status if rule else None)
