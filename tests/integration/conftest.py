@@ -10,7 +10,9 @@ from collections.abc import Iterator
 
 import pytest
 
+from infra.local.config import PROJECT_DIR
 from tests.integration.runtime_process import WS_ECHO_APP, RuntimeProcess, start_runtime
+from tests.support.local_runtime import require_dynamodb_local
 
 
 @pytest.fixture(scope="session")
@@ -27,3 +29,20 @@ def ws_echo_runtime_short_timeouts() -> Iterator[RuntimeProcess]:
     runtime = start_runtime(WS_ECHO_APP, "--ws-idle-timeout", "1", "--ws-max-lifetime", "4")
     yield runtime
     runtime.stop()
+
+
+@pytest.fixture(scope="session")
+def userdb_runtime() -> Iterator[RuntimeProcess]:
+    """This project's app on DynamoDB Local (silo mode, the default stream interval), with the
+    TTL sweeper every second."""
+    require_dynamodb_local()
+    runtime = RuntimeProcess(PROJECT_DIR, args=["--ttl-interval", "1"]).start()
+    yield runtime
+    runtime.stop()
+
+
+@pytest.fixture
+def faults(userdb_runtime: RuntimeProcess) -> Iterator[RuntimeProcess]:
+    """The userdb runtime, its fault plan cleared after the test."""
+    yield userdb_runtime
+    userdb_runtime.faults("DELETE")

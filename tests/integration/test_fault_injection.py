@@ -12,14 +12,14 @@ from tests.integration.runtime_process import connect, connection_id
 
 
 @pytest.fixture
-def faults(ws_echo_runtime):
+def echo_faults(ws_echo_runtime):
     yield ws_echo_runtime
     ws_echo_runtime.faults("DELETE")
 
 
-def test_posts_to_a_connection_fail_as_planned_then_reach_it(faults):
+def test_posts_to_a_connection_fail_as_planned_then_reach_it(echo_faults):
     # Given a client, and a plan that throttles its next two posts
-    runtime = faults
+    runtime = echo_faults
     ws = connect(runtime)
     cid = connection_id(ws)
     runtime.faults("PUT", {"connections": [{"status": 429, "count": 2, "connectionId": cid}]})
@@ -41,9 +41,9 @@ def test_posts_to_a_connection_fail_as_planned_then_reach_it(faults):
     ws.close()
 
 
-def test_a_function_fault_fails_an_invocation_before_its_handler(faults):
+def test_a_function_fault_fails_an_invocation_before_its_handler(echo_faults):
     # Given a client, and a plan that fails the next invocation of the $default function
-    runtime = faults
+    runtime = echo_faults
     ws = connect(runtime)
     cid = connection_id(ws)
     runtime.faults("PUT", {"functions": [{"function": "*-websocket_message", "count": 1}]})

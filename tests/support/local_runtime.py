@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import boto3
+import pytest
 from botocore.config import Config
 
 from infra.local.config import PROJECT_DIR
@@ -44,6 +45,15 @@ def dynamodb_local_missing() -> str | None:
     except SystemExit as error:
         return str(error)
     return None
+
+
+def require_dynamodb_local() -> None:
+    """Skip the test without Java 17+ and the jar; fail instead in CI, where both must be."""
+    missing = dynamodb_local_missing()
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"DynamoDB Local must run in CI: {missing}")
+        pytest.skip(f"DynamoDB Local unavailable: {missing}")
 
 
 def wait_for(probe: Callable[[], T | None], timeout_s: float = 15, what: str = "it") -> T:
