@@ -38,7 +38,10 @@ def userdb_runtime() -> Iterator[RuntimeProcess]:
     require_dynamodb_local()
     runtime = RuntimeProcess(PROJECT_DIR, args=["--ttl-interval", "1"]).start()
     yield runtime
+    died = runtime.process is not None and runtime.process.poll() is not None
     runtime.stop()
+    if died:  # say why, or every later test only reports "connection refused"
+        print("the userdb runtime exited early:\n" + runtime.output_text()[-5000:])
 
 
 @pytest.fixture

@@ -220,3 +220,27 @@ def test_a_cursor_below_the_tombstone_horizon_gets_a_snapshot(userdb_runtime):
     assert (last["from"], last["to"], last["snapshot"]) == (3, newer["version"], False)
     for each in (away, live):
         each.disconnect()
+
+
+def test_a_reconnecting_client_replaces_its_old_connection_and_bad_messages_get_errors(
+    userdb_runtime,
+):
+    # Given a client whose old connection is still open (say, a laptop back from sleep)
+    user = RestUser.sign_up(userdb_runtime.api_url)
+    old = client(userdb_runtime, user)
+    # When the same clientId connects again and says hello
+    new = SyncClient(userdb_runtime.ws_url, user.token, client_id=old.client_id).connect()
+    # Then the server closes the old connection, and the new one is served
+    assert old.wait_closed() == 1000
+    user.create("to the new connection")
+    wait_converged(new, *user.server_state())
+    # And a message the server cannot read gets an error, and the connection stays usable
+    for bad in ({"action": "teleport"}, {"action": "ack", "version": -1}):
+        new.send(bad)
+    new.wait(lambda: len(new.messages("error")) == 2, what="two errors")
+    assert {r.message["code"] for r in new.messages("error")} == {"validation_error"}
+    new.send({"action": "ping", "version": 0})
+    new.wait(lambda: bool(new.messages("pong")), what="a pong")
+    # (a ping behind the server's version is answered with the missing changes too)
+    new.wait(lambda: len(new.messages("changes")) >= 3, what="the ping's catch-up")
+    new.disconnect()
