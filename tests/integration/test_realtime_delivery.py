@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import pytest
+
 from chalicelib.dal.tables import TENANT_TABLE_INFIX
 from chalicelib.services import build_services
 from chalicelib.settings import Settings
@@ -17,6 +19,9 @@ from tests.support.sync_client import MAX_MESSAGE_BYTES, SyncClient, wait_conver
 
 DAY_S = 86_400
 STREAM_INTERVAL_S = 0.1  # the runtime's default --stream-interval
+
+# Every test here runs this project's app on DynamoDB Local.
+pytestmark = pytest.mark.dynamodb_local
 
 
 def client(runtime: RuntimeProcess, user: RestUser, **options: Any) -> SyncClient:
@@ -71,6 +76,7 @@ def test_clients_of_one_user_see_each_others_writes_and_no_one_elses(userdb_runt
         each.disconnect()
 
 
+@pytest.mark.slow
 def test_a_burst_of_500_writes_reaches_every_client_in_far_fewer_messages(
     userdb_runtime, record_property
 ):

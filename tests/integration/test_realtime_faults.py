@@ -4,21 +4,21 @@ the event source mapping through `batchItemFailures`, and a fan-out function tha
 
 from __future__ import annotations
 
-import json
 import re
+
+import pytest
 
 from tests.support.local_runtime import RuntimeProcess
 from tests.support.rest_user import RestUser
 from tests.support.sync_client import SyncClient, wait_converged
 
+# Every test here runs this project's app on DynamoDB Local.
+pytestmark = pytest.mark.dynamodb_local
+
 
 def fan_out_failures(runtime: RuntimeProcess, tenant_id: str) -> int:
     """How often the fan-out logged that it could not reach a connection of this tenant."""
-    count = 0
-    for line in runtime.output:
-        if '"fan-out failed"' in line:
-            count += json.loads(line[line.index("{") :]).get("tenant_id") == tenant_id
-    return count
+    return sum(r.get("tenant_id") == tenant_id for r in runtime.app_logs("fan-out failed"))
 
 
 def live_clients(runtime: RuntimeProcess, user: RestUser) -> tuple[SyncClient, SyncClient]:

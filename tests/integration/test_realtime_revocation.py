@@ -10,6 +10,9 @@ from tests.support.local_runtime import RuntimeProcess
 from tests.support.rest_user import RestUser
 from tests.support.sync_client import SyncClient
 
+# Every test here runs this project's app on DynamoDB Local.
+pytestmark = pytest.mark.dynamodb_local
+
 
 def connected(runtime: RuntimeProcess, session: RestUser) -> SyncClient:
     return SyncClient(runtime.ws_url, session.token).connect()

@@ -185,6 +185,16 @@ class RuntimeProcess:
         """Everything the runtime printed so far (stdout and stderr)."""
         return "".join(self.output)
 
+    def app_logs(self, message: str) -> list[dict[str, Any]]:
+        """The app's JSON log records (Powertools' lines) whose message is `message`."""
+        found = []
+        for line in list(self.output):
+            if line.startswith("{") and f'"message":"{message}"' in line:
+                record = json.loads(line)
+                if record.get("message") == message:
+                    found.append(record)
+        return found
+
     # -- clients --------------------------------------------------------------------------
 
     @property
