@@ -9,6 +9,7 @@ ASGI under the `/api` prefix and serves the web client's files.
 from __future__ import annotations
 
 import base64
+import html
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -19,7 +20,7 @@ from chalice.local import LocalGateway, LocalGatewayException
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -124,16 +125,28 @@ def _starting() -> Response:
     )
 
 
+def with_websocket_url(page: str, ws_url: str) -> str:
+    """The web client's page told where the WebSocket API is (`<meta name="userdb-ws-url">`)."""
+    tag = f'<meta name="userdb-ws-url" content="{html.escape(ws_url, quote=True)}" />'
+    head = page.find("<head>")
+    if head < 0:
+        return tag + page
+    return page[: head + len("<head>")] + "\n    " + tag + page[head + len("<head>") :]
+
+
 def build_rest_app(
     loaded: LoadedApp,
     web_dir: Path | None,
     lambdas: LambdaRuntime | None = None,
     is_ready: Callable[[], bool] = lambda: True,
+    *,
     extra_routes: Sequence[BaseRoute] = (),
+    ws_port: int | None = None,
 ) -> Starlette:
     """The ASGI app for web + REST; `GET /api/health` answers 503 until `is_ready()`.
 
-    `extra_routes` (e.g. the Lambda API) are matched after `/api` and before the web client.
+    `extra_routes` (e.g. the Lambda API) are matched after `/api` and before the web
+    client, whose page learns the WebSocket port (`ws_port`) from a meta tag.
     """
     api = RestApiInfo(
         api_id=local_api_id(loaded.app.app_name, "rest"), stage=loaded.api_gateway_stage
@@ -175,6 +188,15 @@ def build_rest_app(
         *extra_routes,
     ]
     if web_dir is not None and web_dir.is_dir():
+        if ws_port is not None and (web_dir / "index.html").is_file():
+            page = (web_dir / "index.html").read_text(encoding="utf-8")
+
+            async def web_page(request: Request) -> Response:
+                # The host the browser used, so a phone on the LAN reaches the socket too.
+                ws_url = f"ws://{request.url.hostname or '127.0.0.1'}:{ws_port}/"
+                return HTMLResponse(with_websocket_url(page, ws_url))
+
+            routes += [Route("/", web_page), Route("/index.html", web_page)]
         routes.append(Mount("/", StaticFiles(directory=web_dir, html=True)))
     else:
         routes.append(Route("/", root_redirect))

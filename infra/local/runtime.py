@@ -183,6 +183,7 @@ class LocalRuntime:
             self.lambdas,
             self.is_ready,
             extra_routes=event_source_mapping_routes(self.dynamodb),
+            ws_port=self.config.ws_port,
         )
         self._server(rest_app, self.config.port)
         self._websocket_server()

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from infra.local.config import PROJECT_DIR
+from tests.clients_runtime import local_stack  # noqa: F401 - the project's whole stack
 from tests.integration.runtime_process import WS_ECHO_APP, RuntimeProcess, start_runtime
 from tests.support.local_runtime import require_dynamodb_local
 

@@ -207,3 +207,14 @@ def test_deleting_a_tenant_closes_every_connection(parts):
     assert service.delete_all("usr_a") == 2
     assert sorted(push.closed) == ["c1", "c2"]
     assert store.for_tenant("usr_a") == []
+
+
+def test_a_cursor_beyond_the_store_is_not_taken_as_acked(parts):
+    # Given a client whose cursor is ahead of the server (its store was reset)
+    service, _, store, feed, push, token, _ = parts
+    feed.write("usr_a", "n1", "one")
+    service.connect("c1", token, CLIENT)
+    send(service, push, "c1", {"action": "hello", "since": 40})
+    send(service, push, "c1", {"action": "ping", "version": 40})
+    # Then fan-out still treats it as at most at the server's version
+    assert store.get("c1").acked_version == 1

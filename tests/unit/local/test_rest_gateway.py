@@ -14,7 +14,12 @@ from chalice.config import Config
 from infra.local.app_loader import LoadedApp
 from infra.local.lambda_runtime import LambdaFunction, LambdaRuntime
 from infra.local.rest_events import RestApiInfo
-from infra.local.rest_gateway import IntegrationFailedError, RestGateway, build_rest_app
+from infra.local.rest_gateway import (
+    IntegrationFailedError,
+    RestGateway,
+    build_rest_app,
+    with_websocket_url,
+)
 
 HEADERS = {"host": "127.0.0.1:8000", "x-forwarded-for": "127.0.0.1"}
 
@@ -109,3 +114,22 @@ def test_health_waits_for_every_part():
     assert json.loads(body)["error"]["code"] == "starting"
     ready = True
     assert asgi_get(app, "/api/health") == (200, b'{"status":"ok"}')
+
+
+def test_the_web_page_learns_where_the_websocket_is(tmp_path):
+    # Given a web client and a runtime whose WebSocket port is not the default
+    (tmp_path / "index.html").write_text("<html><head><title>t</title></head></html>")
+    loaded, lambdas, _ = loaded_app()
+    app = build_rest_app(loaded, tmp_path, lambdas, ws_port=9123)
+    # When the page is fetched
+    status, body = asgi_get(app, "/")
+    # Then it names that port on the host the browser used, before anything else loads
+    assert status == 200
+    page = body.decode()
+    assert '<head>\n    <meta name="userdb-ws-url" content="ws://127.0.0.1:9123/" />' in page
+    assert asgi_get(app, "/index.html")[1] == body
+
+
+def test_the_websocket_url_is_escaped_into_the_page():
+    page = with_websocket_url("<head></head>", 'ws://"evil":1/')
+    assert 'content="ws://&quot;evil&quot;:1/"' in page

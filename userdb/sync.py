@@ -1,0 +1,596 @@
+"""The client side of DESIGN §5 as a sans-I/O state machine.
+
+`SyncEngine` owns no socket, thread or timer. The driver (`userdb.live`, or a
+test) feeds it what happened — the socket opened, a message arrived, the socket
+closed, time passed — and carries out the effects it returns, in order:
+`Connect`, `Send`, `Disconnect`, `SaveState`, plus events for the application
+(`StatusChanged`, `NotesChanged`, `ServerErrorReceived`). Time comes from an
+injected clock and jitter from an injected random source, so every rule is
+tested without sockets or sleeping.
+
+The rules (the web client's `web/sync.js` follows the same ones):
+- resume with `hello since=cursor` on every (re)connect;
+- a `changes` applies when cursor >= from (a snapshot replaces everything);
+  then cursor := to; items at or below the cursor are already known, so
+  duplicates and replays change nothing;
+- a `changes` whose from > cursor is a gap: it is kept aside and a `sync` is
+  sent (once per outstanding request); kept parts apply as soon as they fit;
+- acks are cumulative and sent at most every 250 ms, after the state is saved;
+- a `ping` carrying the cursor every 30 s; no `pong` (nor any other traffic)
+  within 10 s means the connection is dead;
+- reconnect with exponential backoff and jitter: 0.5 s doubling up to 30 s.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random as random_module
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from userdb.models import Changes, Note
+
+Clock = Callable[[], float]
+RandomSource = Callable[[], float]
+
+
+class ConnectionState(StrEnum):
+    """What a person should be told about the live connection."""
+
+    CONNECTING = "connecting"  # first attempt since start
+    LIVE = "live"  # welcomed: changes arrive as they happen
+    RECONNECTING = "reconnecting"  # the connection dropped; trying again
+    OFFLINE = "offline"  # stopped, signed out, or the server unreachable for a while
+
+
+@dataclass(frozen=True)
+class SyncTimings:
+    """Every interval of the protocol, in seconds (DESIGN §5 fixes the defaults)."""
+
+    ack_interval: float = 0.25
+    ping_interval: float = 30.0
+    pong_timeout: float = 10.0
+    welcome_timeout: float = 10.0
+    sync_timeout: float = 10.0
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    # Consecutive failed attempts after which the state shows "offline" (still retrying).
+    offline_after_failures: int = 3
+    # Gap messages kept aside while the missing range is fetched.
+    max_pending_messages: int = 256
+
+
+def backoff_delay(failures: int, timings: SyncTimings, random: RandomSource) -> float:
+    """Delay before the next attempt after `failures` consecutive failures.
+
+    The base doubles from `backoff_initial` up to `backoff_max`; the delay is drawn
+    uniformly from [base/2, base] ("equal jitter"), so clients that lost the same
+    server do not come back in step, and none waits less than half the base.
+    """
+    base = min(timings.backoff_max, timings.backoff_initial * 2.0 ** min(failures, 32))
+    return base / 2 + random() * base / 2
+
+
+@dataclass
+class SyncState:
+    """What a client keeps across restarts: its id, its cursor and the notes it has."""
+
+    client_id: str
+    cursor: int | None = None
+    notes: dict[str, Note] = field(default_factory=dict)
+
+    def copy(self) -> SyncState:
+        """A copy that later changes to this state do not affect."""
+        return SyncState(self.client_id, self.cursor, dict(self.notes))
+
+
+@dataclass(frozen=True)
+class Status:
+    """The connection as the application sees it."""
+
+    state: ConnectionState
+    reason: str | None = None
+    retry_in: float | None = None  # seconds until the next attempt, if one is scheduled
+    failures: int = 0  # consecutive failed attempts
+    cursor: int | None = None
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """What one step changed in the local notes (`snapshot`: they were replaced)."""
+
+    snapshot: bool
+    upserted: tuple[Note, ...]
+    deleted: tuple[str, ...]
+    cursor: int | None
+    local: bool = False  # from the client's own REST write, not from the server
+
+
+# Effects: what the driver must do, in the order given.
+@dataclass(frozen=True)
+class Connect:
+    """Open a socket; report `on_open` or `on_connect_failed`."""
+
+    attempt: int
+
+
+@dataclass(frozen=True)
+class Send:
+    """Send this message as JSON text."""
+
+    message: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        """The message as compact JSON."""
+        return json.dumps(self.message, separators=(",", ":"))
+
+
+@dataclass(frozen=True)
+class Disconnect:
+    """Close the socket (the engine already considers it closed)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class SaveState:
+    """Persist this state before carrying out the effects that follow (an ack)."""
+
+    state: SyncState
+
+
+@dataclass(frozen=True)
+class StatusChanged:
+    """The connection's state changed: tell the application."""
+
+    status: Status
+
+
+@dataclass(frozen=True)
+class NotesChanged:
+    """The local notes changed: tell the application."""
+
+    changes: ChangeSet
+
+
+@dataclass(frozen=True)
+class ServerErrorReceived:
+    """The server sent an `error` message."""
+
+    code: str
+    message: str
+
+
+Effect = (
+    Connect | Send | Disconnect | SaveState | StatusChanged | NotesChanged | ServerErrorReceived
+)
+
+FATAL_CONNECT_STATUSES = frozenset({401, 403})
+
+
+@dataclass
+class _Outstanding:
+    """A `hello` or `sync` whose answer has not arrived yet."""
+
+    since: int | None
+    deadline: float
+
+
+class SyncEngine:
+    """DESIGN §5's client duties, driven by events; not thread-safe (the driver locks)."""
+
+    def __init__(
+        self,
+        state: SyncState,
+        *,
+        clock: Clock,
+        random: RandomSource = random_module.random,
+        timings: SyncTimings | None = None,
+    ) -> None:
+        self.state = state
+        self._now = clock
+        self._random = random
+        self.timings = timings or SyncTimings()
+        self._running = False
+        self._phase = ConnectionState.OFFLINE
+        self._reason: str | None = "not started"
+        self._link = "down"  # down | opening | open (socket open) ; `_live` once welcomed
+        self._live = False
+        self._failures = 0
+        self._reconnect_at: float | None = None
+        self._welcome_deadline: float | None = None
+        self._next_ping_at: float | None = None
+        self._pong_deadline: float | None = None
+        self._acked: int | None = None
+        self._last_ack_at = -math.inf
+        self._ack_due_at: float | None = None
+        self._outstanding: _Outstanding | None = None
+        self._pending: list[Changes] = []
+        self._reset_requested = False
+        self._hello_since: int | None = None
+        self._dirty = False
+        self.server_version: int | None = None
+        self.connection_id: str | None = None  # the server's id of the live connection
+
+    # ------------------------------------------------------------------ queries
+    @property
+    def status(self) -> Status:
+        """The connection as the application should see it now."""
+        retry_in = None
+        if self._reconnect_at is not None and self._link == "down" and self._running:
+            retry_in = max(0.0, self._reconnect_at - self._now())
+        return Status(self._phase, self._reason, retry_in, self._failures, self.state.cursor)
+
+    @property
+    def running(self) -> bool:
+        """True between `start` and `stop` (or a refused session)."""
+        return self._running
+
+    @property
+    def acked(self) -> int | None:
+        """The highest version the server has been told this client holds."""
+        return self._acked
+
+    def next_timer(self) -> float | None:
+        """When `tick` has something to do next (clock time), or None."""
+        times: list[float | None] = [self._welcome_deadline, self._pong_deadline]
+        if self._running and self._link == "down":
+            times.append(self._reconnect_at)
+        if self._live:
+            times += [self._next_ping_at, self._ack_due_at]
+            times.append(self._outstanding.deadline if self._outstanding else None)
+        found = [t for t in times if t is not None]
+        return min(found) if found else None
+
+    # ------------------------------------------------------------------ inputs
+    def start(self) -> list[Effect]:
+        """Begin connecting (no-op if already running)."""
+        if self._running:
+            return []
+        self._running = True
+        self._failures = 0
+        self._link = "opening"
+        effects: list[Effect] = []
+        self._set_phase(effects, ConnectionState.CONNECTING, None)
+        effects.append(Connect(attempt=0))
+        return effects
+
+    def stop(self, reason: str = "stopped") -> list[Effect]:
+        """Stop for good: close the socket, save, report offline."""
+        effects: list[Effect] = []
+        was_open = self._link != "down"
+        self._running = False
+        self._link_down()
+        self._reconnect_at = None
+        if was_open:
+            effects.append(Disconnect(reason))
+        self._save(effects, force=False)
+        self._set_phase(effects, ConnectionState.OFFLINE, reason)
+        return effects
+
+    def on_open(self) -> list[Effect]:
+        """The socket is open: say hello with the cursor; wait for `welcome`."""
+        if not self._running or self._link != "opening":
+            return []
+        now = self._now()
+        self._link = "open"
+        self._welcome_deadline = now + self.timings.welcome_timeout
+        self._hello_since = self.state.cursor
+        self._outstanding = _Outstanding(self.state.cursor, now + self.timings.sync_timeout)
+        return [Send({"action": "hello", "since": self.state.cursor})]
+
+    def on_connect_failed(self, reason: str, status: int | None = None) -> list[Effect]:
+        """The socket could not be opened; `status` is the HTTP status of a refused upgrade."""
+        if self._link != "opening":
+            return []
+        self._link = "down"
+        effects: list[Effect] = []
+        if status in FATAL_CONNECT_STATUSES:
+            self._running = False
+            self._reconnect_at = None
+            self._set_phase(effects, ConnectionState.OFFLINE, f"unauthorized: {reason}")
+            return effects
+        self._retry_later(effects, reason)
+        return effects
+
+    def on_close(self, reason: str) -> list[Effect]:
+        """The socket closed or failed (ignored if the engine already dropped it)."""
+        if self._link == "down":
+            return []
+        effects: list[Effect] = []
+        self._link_down()
+        self._save(effects, force=False)
+        if self._running:
+            self._retry_later(effects, reason)
+        return effects
+
+    def on_message(self, text: str | bytes) -> list[Effect]:
+        """A message from the server."""
+        if self._link != "open":
+            return []
+        try:
+            message = json.loads(text)
+        except ValueError:
+            return [ServerErrorReceived("malformed_message", "The server sent invalid JSON.")]
+        if not isinstance(message, dict):
+            return [ServerErrorReceived("malformed_message", "The server sent a non-object.")]
+        effects: list[Effect] = []
+        if self._pong_deadline is not None:
+            # Any traffic shows the connection is alive; the pong may queue behind it.
+            self._pong_deadline = max(self._pong_deadline, self._now() + self.timings.pong_timeout)
+        kind = message.get("type")
+        if kind == "welcome":
+            self._on_welcome(message, effects)
+        elif kind == "changes":
+            try:
+                changes = Changes.from_json(message)
+            except (KeyError, ValueError, TypeError):
+                return [ServerErrorReceived("malformed_message", "Unreadable `changes` message.")]
+            self._on_changes(changes, effects)
+        elif kind == "pong":
+            self._on_pong(message, effects)
+        elif kind == "error":
+            self._on_error(message, effects)
+        return effects
+
+    def tick(self) -> list[Effect]:
+        """Time passed: reconnect, heartbeat, dead-connection checks, throttled acks, retries."""
+        now = self._now()
+        effects: list[Effect] = []
+        if self._running and self._link == "down" and self._reconnect_at is not None:
+            if now >= self._reconnect_at:
+                self._reconnect_at = None
+                self._link = "opening"
+                effects.append(Connect(attempt=self._failures))
+            return effects
+        if self._welcome_deadline is not None and now >= self._welcome_deadline:
+            self._drop(effects, "no welcome from the server")
+            return effects
+        if not self._live:
+            return effects
+        if self._pong_deadline is not None and now >= self._pong_deadline:
+            self._drop(effects, "no pong from the server")
+            return effects
+        if self._next_ping_at is not None and now >= self._next_ping_at:
+            effects.append(Send({"action": "ping", "version": self.state.cursor}))
+            self._next_ping_at = now + self.timings.ping_interval
+            if self._pong_deadline is None:  # a later ping must not extend an earlier deadline
+                self._pong_deadline = now + self.timings.pong_timeout
+        if self._ack_due_at is not None and now >= self._ack_due_at:
+            self._ack(effects)
+        if self._outstanding is not None and now >= self._outstanding.deadline:
+            # The answer never came (lost, or the server failed): ask again.
+            self._outstanding = None
+            self._request_sync(effects)
+        return effects
+
+    def request_sync(self) -> list[Effect]:
+        """Pull what changed since the cursor now (e.g. the application suspects staleness)."""
+        effects: list[Effect] = []
+        if self._live:
+            self._outstanding = None
+            self._request_sync(effects)
+        return effects
+
+    def apply_local(self, note: Note) -> list[Effect]:
+        """A note the client itself wrote over REST: show it now if newer than what is held."""
+        held = self.state.notes.get(note.id)
+        if held is not None and held.version >= note.version:
+            return []
+        self.state.notes[note.id] = note
+        self._dirty = True
+        return [NotesChanged(ChangeSet(False, (note,), (), self.state.cursor, local=True))]
+
+    def forget_local(self, note_id: str) -> list[Effect]:
+        """A note the client itself deleted over REST (its tombstone follows from the server)."""
+        if self.state.notes.pop(note_id, None) is None:
+            return []
+        self._dirty = True
+        return [NotesChanged(ChangeSet(False, (), (note_id,), self.state.cursor, local=True))]
+
+    # ------------------------------------------------------------------ messages
+    def _on_welcome(self, message: dict[str, Any], effects: list[Effect]) -> None:
+        now = self._now()
+        self._live = True
+        self._welcome_deadline = None
+        self._failures = 0
+        self._next_ping_at = now + self.timings.ping_interval
+        since = self._hello_since
+        self._acked = since  # hello told the server our cursor
+        self.connection_id = str(message.get("connectionId") or "") or None
+        try:
+            self.server_version = int(message["version"])
+        except (KeyError, TypeError, ValueError):
+            self.server_version = None
+        if since is not None and self.server_version is not None:
+            if self.server_version < since:
+                # The server holds less than we do: its store was reset. Start over.
+                self._reset_requested = True
+                self._acked = None
+                self._pending.clear()
+                effects.append(Send({"action": "sync", "since": None}))
+                self._outstanding = _Outstanding(None, now + self.timings.sync_timeout)
+            elif self.server_version == since and self.state.cursor == since:
+                self._outstanding = None  # nothing to catch up
+        self._set_phase(effects, ConnectionState.LIVE, None)
+        self._ack(effects)  # changes may have arrived before the welcome
+
+    def _on_pong(self, message: dict[str, Any], effects: list[Effect]) -> None:
+        self._pong_deadline = None
+        try:
+            version = int(message["version"])
+        except (KeyError, TypeError, ValueError):
+            return
+        if version > (self.state.cursor or 0) and self._outstanding is None:
+            # The server sends the missing range after a behind ping; expect it.
+            self._outstanding = _Outstanding(
+                self.state.cursor, self._now() + self.timings.sync_timeout
+            )
+
+    def _on_error(self, message: dict[str, Any], effects: list[Effect]) -> None:
+        code = str(message.get("code") or "error")
+        effects.append(ServerErrorReceived(code, str(message.get("message") or "")))
+        if code == "unauthorized":
+            effects.extend(self.stop("unauthorized: the session ended"))
+
+    def _on_changes(self, changes: Changes, effects: list[Effect]) -> None:
+        if not self._apply(changes, effects):
+            if not self._fits_later(changes):
+                return  # a duplicate: already applied
+            self._pending.append(changes)
+            del self._pending[: -self.timings.max_pending_messages]
+            self._request_sync(effects)
+            return
+        self._drain_pending(effects)
+        if self._pending and self._outstanding is None:
+            self._request_sync(effects)
+        self._ack(effects)
+
+    def _fits_later(self, changes: Changes) -> bool:
+        """True for a gap (from beyond the cursor); False for a duplicate."""
+        cursor = self.state.cursor
+        return cursor is None or changes.from_ > cursor
+
+    def _apply(self, changes: Changes, effects: list[Effect]) -> bool:
+        """Apply `changes` if it fits the cursor; False if it is a gap or a duplicate."""
+        cursor = self.state.cursor
+        if changes.snapshot:
+            stale = cursor is not None and changes.to < cursor
+            if stale and not self._reset_requested:
+                return False
+            self._apply_snapshot(changes, effects)
+        else:
+            position = cursor if cursor is not None else 0
+            if cursor is not None and changes.to <= cursor:
+                return False
+            if changes.from_ > position:
+                return False
+            self._apply_range(changes, position, effects)
+        outstanding = self._outstanding
+        if outstanding is not None and (
+            changes.snapshot or changes.from_ <= (outstanding.since or 0)
+        ):
+            self._outstanding = None  # this is the answer to our hello / sync
+        if changes.more:
+            self._request_sync(effects)
+        return True
+
+    def _apply_snapshot(self, changes: Changes, effects: list[Effect]) -> None:
+        fresh = {note.id: note for note in changes.notes}
+        removed = tuple(note_id for note_id in self.state.notes if note_id not in fresh)
+        self.state.notes = fresh
+        self.state.cursor = changes.to
+        self._reset_requested = False
+        self._dirty = True
+        effects.append(
+            NotesChanged(ChangeSet(True, tuple(changes.notes), removed, self.state.cursor))
+        )
+
+    def _apply_range(self, changes: Changes, position: int, effects: list[Effect]) -> None:
+        upserted: list[Note] = []
+        deleted: list[str] = []
+        for note in changes.notes:
+            held = self.state.notes.get(note.id)
+            if note.version > position and (held is None or held.version < note.version):
+                self.state.notes[note.id] = note
+                upserted.append(note)
+        for deletion in changes.deletions:
+            held = self.state.notes.get(deletion.id)
+            if deletion.version > position and held is not None and held.version < deletion.version:
+                del self.state.notes[deletion.id]
+                deleted.append(deletion.id)
+        self.state.cursor = changes.to
+        self._dirty = True
+        effects.append(
+            NotesChanged(ChangeSet(False, tuple(upserted), tuple(deleted), self.state.cursor))
+        )
+
+    def _drain_pending(self, effects: list[Effect]) -> None:
+        progressed = True
+        while progressed and self._pending:
+            progressed = False
+            self._pending.sort(key=lambda c: (c.from_, -c.to))
+            for changes in list(self._pending):
+                if self._apply(changes, effects):
+                    self._pending.remove(changes)
+                    progressed = True
+                elif not self._fits_later(changes):
+                    self._pending.remove(changes)  # now a duplicate
+
+    # ------------------------------------------------------------------ helpers
+    def _request_sync(self, effects: list[Effect]) -> None:
+        """Send `sync since=cursor` unless an answer is already on its way."""
+        if not self._live:
+            return
+        now = self._now()
+        if self._outstanding is not None and now < self._outstanding.deadline:
+            return
+        effects.append(Send({"action": "sync", "since": self.state.cursor}))
+        self._outstanding = _Outstanding(self.state.cursor, now + self.timings.sync_timeout)
+
+    def _ack(self, effects: list[Effect]) -> None:
+        """Ack the cursor now, or schedule it: at most one ack per `ack_interval`."""
+        cursor = self.state.cursor
+        nothing_new = cursor is None or (self._acked is not None and cursor <= self._acked)
+        if not self._live or nothing_new or self._reset_requested:
+            self._ack_due_at = None
+            return
+        now = self._now()
+        due = self._last_ack_at + self.timings.ack_interval
+        if now < due:
+            self._ack_due_at = due
+            return
+        self._save(effects, force=True)
+        effects.append(Send({"action": "ack", "version": cursor}))
+        self._acked = cursor
+        self._last_ack_at = now
+        self._ack_due_at = None
+
+    def _save(self, effects: list[Effect], *, force: bool) -> None:
+        if self._dirty or force:
+            effects.append(SaveState(self.state.copy()))
+            self._dirty = False
+
+    def _drop(self, effects: list[Effect], reason: str) -> None:
+        effects.append(Disconnect(reason))
+        effects.extend(self.on_close(reason))
+
+    def _link_down(self) -> None:
+        self.connection_id = None
+        self._link = "down"
+        self._live = False
+        self._welcome_deadline = None
+        self._next_ping_at = None
+        self._pong_deadline = None
+        self._ack_due_at = None
+        self._outstanding = None
+
+    def _retry_later(self, effects: list[Effect], reason: str) -> None:
+        delay = backoff_delay(self._failures, self.timings, self._random)
+        self._reconnect_at = self._now() + delay
+        self._failures += 1
+        if self._failures >= self.timings.offline_after_failures:
+            phase = ConnectionState.OFFLINE
+        elif self._phase == ConnectionState.CONNECTING:
+            phase = ConnectionState.CONNECTING
+        else:
+            phase = ConnectionState.RECONNECTING
+        self._set_phase(effects, phase, reason, force=True)
+
+    def _set_phase(
+        self,
+        effects: list[Effect],
+        phase: ConnectionState,
+        reason: str | None,
+        *,
+        force: bool = False,
+    ) -> None:
+        if phase == self._phase and reason == self._reason and not force:
+            return
+        self._phase = phase
+        self._reason = reason
+        effects.append(StatusChanged(self.status))
