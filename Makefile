@@ -10,13 +10,15 @@ DDB_LOCAL_DIR := .cache/dynamodb-local
 DDB_LOCAL_STAMP := $(DDB_LOCAL_DIR)/.v$(DDB_LOCAL_VERSION)
 RUN_ARGS ?=
 
-.PHONY: help venv run test lint typecheck pytest fmt dynamodb-local clean
+.PHONY: help venv run test lint typecheck pytest fmt dynamodb-local clean package policies test-localstack
 
 help:
 	@echo "make run      start the local stack (web + REST :8000, WebSocket :8001, DynamoDB :8002)"
 	@echo "make test     ruff, mypy and the whole pytest suite"
 	@echo "make fmt      format and autofix with ruff"
 	@echo "make clean    remove .venv, .cache and local data"
+	@echo "make package  STAGE=dev: the stage's SAM template in out/STAGE/, checked by cfn-lint"
+	@echo "make test-localstack  the integration suite on LocalStack's DynamoDB (localhost:4566)"
 
 venv: $(STAMP)
 
@@ -61,4 +63,30 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .cache .data .mypy_cache .pytest_cache .ruff_cache
+	rm -rf $(VENV) .cache .data .mypy_cache .pytest_cache .ruff_cache out infra/template.json
+
+# Deploying (docs/deploy.md). The merge template is generated per stage from infra/tables.py
+# and infra/policies.py; chalice package needs a region name but no AWS access.
+STAGE ?= dev
+PACKAGE_REGION ?= $(or $(AWS_DEFAULT_REGION),$(AWS_REGION),us-east-1)
+
+package: $(STAMP)
+	$(BIN)/python -m infra.policies --check
+	$(BIN)/python -m infra.template --stage $(STAGE) -o infra/template.json
+	rm -rf out/$(STAGE)
+	AWS_DEFAULT_REGION=$(PACKAGE_REGION) $(BIN)/chalice package --stage $(STAGE) \
+		--merge-template infra/template.json out/$(STAGE)
+	$(BIN)/cfn-lint out/$(STAGE)/sam.json
+	@echo "out/$(STAGE)/sam.json and deployment.zip are ready (docs/deploy.md: sam deploy)"
+
+# The per-function IAM policy files `chalice deploy` reads (.chalice/policy-<stage>-<fn>.json).
+policies: $(STAMP)
+	$(BIN)/python -m infra.policies
+
+# The integration suite with the runtime on LocalStack's DynamoDB (localstack-compose.yml).
+LOCALSTACK_ENDPOINT ?= http://localhost:4566
+
+test-localstack: $(STAMP)
+	@$(BIN)/python -m tests.support.backend_choice --check $(LOCALSTACK_ENDPOINT)
+	USERDB_TEST_BACKEND=endpoint USERDB_TEST_ENDPOINT=$(LOCALSTACK_ENDPOINT) \
+		$(BIN)/pytest tests/integration $(PYTEST_ARGS)

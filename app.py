@@ -10,6 +10,7 @@ from chalicelib.api.http import framework_errors
 from chalicelib.api.me import me_routes
 from chalicelib.api.notes import notes_routes
 from chalicelib.api.oauth import oauth_routes
+from chalicelib.api.openapi import openapi_routes
 from chalicelib.api.sync import sync_routes
 from chalicelib.observability import log_context
 
@@ -27,6 +28,7 @@ app.register_blueprint(oauth_routes)
 app.register_blueprint(notes_routes)
 app.register_blueprint(sync_routes)
 app.register_blueprint(fanout_routes)
+app.register_blueprint(openapi_routes)
 
 # Module attributes, because Lambda's handler strings name them (`app.connect`, ...).
 connect = app.on_ws_connect()(websocket.connect)

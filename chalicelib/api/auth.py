@@ -13,6 +13,18 @@ from chalicelib.api.http import (
     parse_body,
     session_cookie,
 )
+from chalicelib.api.operations import (
+    CLEAR_SESSION,
+    SET_SESSION,
+    Operation,
+    Reply,
+)
+from chalicelib.errors import (
+    EmailTakenError,
+    InvalidCredentialsError,
+    NotFoundError,
+    TooManyAttemptsError,
+)
 from chalicelib.models.accounts import (
     AuthResponse,
     LoginRequest,
@@ -37,7 +49,19 @@ def _signed_in(status: int, user: UserOut, token: str) -> Response:
     )
 
 
-@auth_routes.route("/auth/signup", methods=["POST"])
+@auth_routes.route(
+    "/auth/signup",
+    methods=["POST"],
+    operation=Operation(
+        summary="Create an account with a password, and sign in",
+        auth=False,
+        body=SignupRequest,
+        replies={
+            201: Reply(AuthResponse, "Signed in: the token, also set as a cookie.", (SET_SESSION,))
+        },
+        errors=(EmailTakenError,),
+    ),
+)
 def sign_up() -> Response:
     request = auth_routes.current_request
     body = parse_body(request, SignupRequest)
@@ -47,7 +71,19 @@ def sign_up() -> Response:
     return _signed_in(201, UserOut.of(account), token)
 
 
-@auth_routes.route("/auth/login", methods=["POST"])
+@auth_routes.route(
+    "/auth/login",
+    methods=["POST"],
+    operation=Operation(
+        summary="Sign in with email and password",
+        auth=False,
+        body=LoginRequest,
+        replies={
+            200: Reply(AuthResponse, "Signed in: the token, also set as a cookie.", (SET_SESSION,))
+        },
+        errors=(InvalidCredentialsError, TooManyAttemptsError),
+    ),
+)
 def log_in() -> Response:
     request = auth_routes.current_request
     body = parse_body(request, LoginRequest)
@@ -57,7 +93,14 @@ def log_in() -> Response:
     return _signed_in(200, UserOut.of(account), token)
 
 
-@auth_routes.route("/auth/logout", methods=["POST"])
+@auth_routes.route(
+    "/auth/logout",
+    methods=["POST"],
+    operation=Operation(
+        summary="End this session (its WebSocket connections close)",
+        replies={204: Reply(description="Signed out.", headers=(CLEAR_SESSION,))},
+    ),
+)
 def log_out() -> Response:
     session = authenticate(auth_routes.current_request)
     get_services().sessions.end(session)
@@ -65,7 +108,14 @@ def log_out() -> Response:
     return no_content({"Set-Cookie": session_cookie("", 0)})
 
 
-@auth_routes.route("/auth/session", methods=["GET"])
+@auth_routes.route(
+    "/auth/session",
+    methods=["GET"],
+    operation=Operation(
+        summary="The caller and this session",
+        replies={200: Reply(SessionResponse, "Signed in.")},
+    ),
+)
 def current_session() -> Response:
     session = authenticate(auth_routes.current_request)
     account = get_services().accounts.get(session.user_id)
@@ -74,7 +124,14 @@ def current_session() -> Response:
     )
 
 
-@auth_routes.route("/auth/sessions", methods=["GET"])
+@auth_routes.route(
+    "/auth/sessions",
+    methods=["GET"],
+    operation=Operation(
+        summary="The caller's live sessions",
+        replies={200: Reply(SessionsResponse, "Every live session; `current` marks this one.")},
+    ),
+)
 def list_sessions() -> Response:
     session = authenticate(auth_routes.current_request)
     sessions = get_services().sessions.live_sessions(session.user_id)
@@ -83,7 +140,15 @@ def list_sessions() -> Response:
     )
 
 
-@auth_routes.route("/auth/sessions/{session_id}", methods=["DELETE"])
+@auth_routes.route(
+    "/auth/sessions/{session_id}",
+    methods=["DELETE"],
+    operation=Operation(
+        summary="Revoke one of the caller's sessions",
+        replies={204: Reply(description="Revoked; its connections close.")},
+        errors=(NotFoundError,),
+    ),
+)
 def revoke_session(session_id: str) -> Response:
     session = authenticate(auth_routes.current_request)
     get_services().sessions.revoke(session.user_id, session_id)

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 import pydantic
 from chalice.app import Blueprint, Request, Response
 
+from chalicelib.api.operations import Operation, declare
 from chalicelib.errors import (
     MalformedJsonError,
     MethodNotAllowedError,
@@ -37,13 +38,18 @@ View = Callable[..., Any]
 
 
 class ApiBlueprint(Blueprint):
-    """A Blueprint whose routes turn domain errors into `{"error": ...}` replies.
+    """A Blueprint whose routes are declared (OpenAPI) and turn domain errors into
+    `{"error": ...}` replies.
 
     Chalice converts any exception a view raises into its own 500 before
     middleware sees it, so the mapping wraps each view instead.
     """
 
-    def route(self, path: str, **kwargs: Any) -> Callable[[View], View]:
+    def route(
+        self, path: str, operation: Operation | None = None, **kwargs: Any
+    ) -> Callable[[View], View]:
+        if operation is None:
+            raise TypeError(f"{path}: declare the route with operation=Operation(...)")
         register = super().route(path, **kwargs)
 
         def decorator(view: View) -> View:
@@ -58,6 +64,7 @@ class ApiBlueprint(Blueprint):
                     logger.exception("unhandled error")
                     return to_http_response(UserdbError())
 
+            declare(guarded, operation)
             register(guarded)
             return view
 

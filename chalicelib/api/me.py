@@ -13,6 +13,8 @@ from chalicelib.api.http import (
     parse_query,
     session_cookie,
 )
+from chalicelib.api.operations import CLEAR_SESSION, Operation, Reply
+from chalicelib.errors import IdentityNotFoundError, LastSignInMethodError, UnknownProviderError
 from chalicelib.models.accounts import Account, MeResponse, UpdateProfileRequest, UserOut
 from chalicelib.models.identities import IdentityOut, UnlinkQuery
 from chalicelib.services import get_services
@@ -25,14 +27,29 @@ def _me(account: Account) -> MeResponse:
     return MeResponse(user=UserOut.of(account), identities=[IdentityOut.of(i) for i in identities])
 
 
-@me_routes.route("/me", methods=["GET"])
+@me_routes.route(
+    "/me",
+    methods=["GET"],
+    operation=Operation(
+        summary="The caller's account and connected sign-in providers",
+        replies={200: Reply(MeResponse, "The account.")},
+    ),
+)
 def get_me() -> Response:
     session = authenticate(me_routes.current_request)
     account = get_services().accounts.get(session.user_id)
     return json_response(_me(account))
 
 
-@me_routes.route("/me", methods=["PATCH"])
+@me_routes.route(
+    "/me",
+    methods=["PATCH"],
+    operation=Operation(
+        summary="Change the caller's name or picture",
+        body=UpdateProfileRequest,
+        replies={200: Reply(MeResponse, "The account, changed.")},
+    ),
+)
 def update_me() -> Response:
     request = me_routes.current_request
     session = authenticate(request)
@@ -41,14 +58,30 @@ def update_me() -> Response:
     return json_response(_me(account))
 
 
-@me_routes.route("/me", methods=["DELETE"])
+@me_routes.route(
+    "/me",
+    methods=["DELETE"],
+    operation=Operation(
+        summary="Delete the caller's account and all its data",
+        replies={204: Reply(description="Deleted.", headers=(CLEAR_SESSION,))},
+    ),
+)
 def delete_me() -> Response:
     session = authenticate(me_routes.current_request)
     get_services().accounts.delete(session.user_id)
     return no_content({"Set-Cookie": session_cookie("", 0)})
 
 
-@me_routes.route("/me/identities/{provider}", methods=["DELETE"])
+@me_routes.route(
+    "/me/identities/{provider}",
+    methods=["DELETE"],
+    operation=Operation(
+        summary="Disconnect a sign-in provider (`subject`: only that identity)",
+        query=UnlinkQuery,
+        replies={204: Reply(description="Disconnected.")},
+        errors=(UnknownProviderError, IdentityNotFoundError, LastSignInMethodError),
+    ),
+)
 def unlink_identity(provider: str) -> Response:
     request = me_routes.current_request
     session = authenticate(request)

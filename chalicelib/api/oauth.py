@@ -20,6 +20,7 @@ from chalicelib.api.http import (
     parse_query,
     session_cookie,
 )
+from chalicelib.api.operations import REDIRECT, Operation, Reply, ResponseHeader
 from chalicelib.errors import UnauthorizedError, UserdbError
 from chalicelib.logic.oauth import STATE_TTL_SECONDS, BrowserRedirect
 from chalicelib.models.identities import CallbackQuery, ProvidersResponse, StartQuery
@@ -29,6 +30,12 @@ from chalicelib.services import get_services
 STATE_COOKIE = "userdb_oauth_state"
 
 oauth_routes = ApiBlueprint(__name__)
+
+_TO_WEB_CLIENT = Reply(
+    description="To the provider, or back to the web client with the outcome in the fragment "
+    "(docs/oauth.md); errors included.",
+    headers=(REDIRECT, ResponseHeader("Set-Cookie", "Session and sign-in cookies.", False)),
+)
 
 
 def state_cookie(value: str) -> str:
@@ -79,12 +86,31 @@ def _signed_in_user(request: Request) -> str | None:
         return None
 
 
-@oauth_routes.route("/auth/providers", methods=["GET"])
+@oauth_routes.route(
+    "/auth/providers",
+    methods=["GET"],
+    operation=Operation(
+        summary="The sign-in providers configured on this stage",
+        auth=False,
+        replies={200: Reply(ProvidersResponse, "Providers, for 'Sign in with ...' buttons.")},
+    ),
+)
 def list_providers() -> Response:
     return json_response(ProvidersResponse(providers=get_services().oauth.providers()))
 
 
-@oauth_routes.route("/auth/oauth/{provider}/start", methods=["GET"])
+@oauth_routes.route(
+    "/auth/oauth/{provider}/start",
+    methods=["GET"],
+    operation=Operation(
+        summary="Start signing in with a provider (a browser navigates here)",
+        auth=False,
+        redirects_errors=True,
+        query=StartQuery,
+        replies={302: _TO_WEB_CLIENT},
+        description="With `link=true` and a session, connects the provider to the account.",
+    ),
+)
 def start_sign_in(provider: str) -> Response:
     request = oauth_routes.current_request
 
@@ -98,7 +124,17 @@ def start_sign_in(provider: str) -> Response:
     return _browser_step(provider, step)
 
 
-@oauth_routes.route("/auth/oauth/{provider}/callback", methods=["GET"])
+@oauth_routes.route(
+    "/auth/oauth/{provider}/callback",
+    methods=["GET"],
+    operation=Operation(
+        summary="Where the provider sends the browser back",
+        auth=False,
+        redirects_errors=True,
+        query=CallbackQuery,
+        replies={302: _TO_WEB_CLIENT},
+    ),
+)
 def finish_sign_in(provider: str) -> Response:
     request = oauth_routes.current_request
 

@@ -10,6 +10,6 @@ class RequestModel(BaseModel):
 
 
 class ResponseModel(BaseModel):
-    """Something the server returns."""
+    """Something the server returns (every field present, defaults included)."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, json_schema_serialization_defaults_required=True)

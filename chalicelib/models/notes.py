@@ -18,6 +18,15 @@ CURSOR_MAX = 512
 
 NoteId = Annotated[str, Field(pattern=NOTE_ID_PATTERN, description="`note_` + 16 of [a-z0-9]")]
 
+# Request headers of the notes routes (api/notes.py checks them with these same patterns).
+IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
+# RFC 9110 entity-tags are quoted; a bare version number is accepted as well, `*` means any.
+IF_MATCH_PATTERN = r'^\s*(?:\*|"(\d{1,15})"|(\d{1,15}))\s*$'
+IdempotencyKey = Annotated[
+    str, Field(pattern=IDEMPOTENCY_KEY_PATTERN, description="1 to 255 visible ASCII characters")
+]
+IfMatch = Annotated[str, Field(pattern=IF_MATCH_PATTERN, description='`"7"`, `7` or `*`')]
+
 
 class Note(ResponseModel):
     """A live note. Times are epoch ms; `version` is the tenant's version at its last write."""

@@ -15,10 +15,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import unquote
 
 from chalice.local import LocalGateway, LocalGatewayException
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.convertors import PathConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
@@ -37,6 +39,15 @@ from infra.local.websocket_gateway.events import local_api_id
 API_PREFIX = "/api"
 HEALTH_PATH = "/health"
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+class _AnyPathConvertor(PathConvertor):
+    """Starlette's `path` stops at a decoded newline (`%0A`); API Gateway routes those too."""
+
+    regex = "[\\s\\S]*"
+
+
+register_url_convertor("api_path", _AnyPathConvertor())
 
 
 class IntegrationFailedError(LocalGatewayException):
@@ -98,7 +109,14 @@ class RestGateway(LocalGateway):
     def _generate_lambda_event(
         self, method: str, path: str, headers: dict[str, str], body: bytes | None
     ) -> dict[str, Any]:
+        # `path` is as sent (percent-encoded), so `;`, `?`, `#` or a newline inside a
+        # parameter cannot split it; the app gets decoded values, as from API Gateway.
         event = super()._generate_lambda_event(method, path, headers, body)
+        event["pathParameters"] = {
+            name: unquote(value) for name, value in (event.get("pathParameters") or {}).items()
+        }
+        context = event["requestContext"]
+        context["path"] = unquote(context["path"])
         return proxy_event(event, self._api, str(uuid.uuid4()), time.time_ns() // 1_000_000)
 
 
@@ -155,7 +173,8 @@ def build_rest_app(
     app_has_health = HEALTH_PATH in loaded.app.routes
 
     async def invoke(request: Request) -> Response:
-        path = request.url.path[len(API_PREFIX) :] or "/"
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        path = raw_path.decode("latin-1")[len(API_PREFIX) :] or "/"
         if path == HEALTH_PATH and request.method == "GET":
             if not is_ready():
                 return _starting()
@@ -184,7 +203,7 @@ def build_rest_app(
 
     routes: list[Any] = [
         Route(API_PREFIX, invoke, methods=ALL_METHODS),
-        Route(API_PREFIX + "/{path:path}", invoke, methods=ALL_METHODS),
+        Route(API_PREFIX + "/{path:api_path}", invoke, methods=ALL_METHODS),
         *extra_routes,
     ]
     if web_dir is not None and web_dir.is_dir():

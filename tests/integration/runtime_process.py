@@ -12,6 +12,7 @@ from urllib.parse import quote
 import websocket
 
 from infra.local.config import PROJECT_DIR
+from tests.support.backend_choice import backend_args
 from tests.support.local_runtime import STAGE, RuntimeProcess, wait_for
 
 WS_ECHO_APP = Path(__file__).resolve().parent / "apps" / "ws_echo"
@@ -36,8 +37,12 @@ def start_runtime(
     env: dict[str, str] | None = None,
     backend: str = "moto",
 ) -> RuntimeProcess:
-    """Start the runtime (moto backend unless told) on free ports, once healthy."""
-    return RuntimeProcess(app_dir, backend=backend, args=list(extra), env=env).start(timeout_s)
+    """Start the runtime (moto backend unless told, or USERDB_TEST_BACKEND) on free ports,
+    once healthy."""
+    _, chosen, *endpoint = backend_args(backend)
+    return RuntimeProcess(app_dir, backend=chosen, args=[*endpoint, *extra], env=env).start(
+        timeout_s
+    )
 
 
 def recorded_events(runtime: RuntimeProcess, connection_id: str) -> list[dict[str, Any]]:

@@ -7,7 +7,7 @@ import re
 import pytest
 from chalice.app import Request
 
-from chalicelib.api.notes import idempotency_key, if_match_version, note_id
+from chalicelib.api.notes import idempotency_key, if_match_version, parse_note_id
 from chalicelib.dal.tenant_store import EditNote, LedgerChange, PutNote, StoredNote, TombstoneNote
 from chalicelib.errors import (
     NoteExistsError,
@@ -34,7 +34,7 @@ def test_generated_ids_are_note_and_16_lowercase_alphanumerics():
 
 
 def test_a_valid_path_id_passes():
-    assert note_id("note_0123456789abcdez") == "note_0123456789abcdez"
+    assert parse_note_id("note_0123456789abcdez") == "note_0123456789abcdez"
 
 
 @pytest.mark.parametrize(
@@ -43,7 +43,7 @@ def test_a_valid_path_id_passes():
 )
 def test_invalid_path_ids_are_a_validation_error(raw):
     with pytest.raises(ValidationError):
-        note_id(raw)
+        parse_note_id(raw)
 
 
 def test_a_client_supplied_id_is_validated_by_the_request_model():

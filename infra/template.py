@@ -1,0 +1,184 @@
+"""The merge template of a stage for `chalice package --merge-template`.
+
+`python -m infra.template --stage dev -o infra/template.json` (what `make package`
+runs) writes what Chalice's own template lacks, all of it derived from the
+project's single sources:
+
+- every shared table of `infra/tables.py` (keys, GSIs, the LSI, stream, TTL);
+- in pool mode, the event source mapping from the shared tenants table's stream to
+  the fan-out, with `MAPPING_OPTIONS` of `chalicelib/dal/event_sources.py`;
+- the functions' deployed names (those `chalice deploy` gives them) and
+  `USERDB_WEBSOCKET_ENDPOINT`, built from the WebSocket API's id and stage;
+- each function's role with its least-privilege policy (`infra/policies.py`).
+
+Table names, tenancy and the API stage differ per stage, so the file is
+generated for one stage at a time and not committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from chalice.utils import to_cfn_resource_name
+
+from chalicelib.dal.event_sources import MAPPING_OPTIONS
+from chalicelib.dal.schema import TableDefinition
+from chalicelib.dal.tables import POOL_TENANTS_SUFFIX
+from chalicelib.settings import Tenancy
+from infra.policies import FUNCTIONS, function_policies, template_document
+from infra.stages import Stage, StageError, load_stage
+from infra.tables import shared_tables
+
+# Chalice's logical id for the WebSocket API (chalice/package.py).
+WEBSOCKET_API = "WebsocketAPI"
+FANOUT_MAPPING = "FanOutTenantsStreamMapping"
+
+
+def function_logical_id(function: str) -> str:
+    """Chalice's logical id of a function (the REST API's is `APIHandler`)."""
+    return "APIHandler" if function == "api_handler" else to_cfn_resource_name(function)
+
+
+def role_logical_id(function: str) -> str:
+    """Chalice's logical id of a function's own role (autogen_policy: false)."""
+    return to_cfn_resource_name(f"{function}_role")
+
+
+def log_group_logical_id(function: str) -> str:
+    """Chalice's logical id of a function's log group (log_retention_in_days)."""
+    return to_cfn_resource_name(function) + "LogGroup"
+
+
+def table_logical_id(stage: Stage, definition: TableDefinition) -> str:
+    suffix = definition.name.removeprefix(f"{stage.settings.table_prefix}-")
+    return to_cfn_resource_name(suffix.replace("-", "_")) + "Table"
+
+
+def table_resource(definition: TableDefinition) -> dict[str, Any]:
+    """An AWS::DynamoDB::Table from a CreateTable request (CloudFormation spells streams
+    without StreamEnabled, and TTL is a property rather than a second call)."""
+    request = definition.request
+    properties: dict[str, Any] = {
+        key: request[key]
+        for key in (
+            "TableName",
+            "AttributeDefinitions",
+            "KeySchema",
+            "BillingMode",
+            "GlobalSecondaryIndexes",
+            "LocalSecondaryIndexes",
+        )
+        if key in request
+    }
+    stream = request.get("StreamSpecification")
+    if stream and stream.get("StreamEnabled"):
+        properties["StreamSpecification"] = {"StreamViewType": stream["StreamViewType"]}
+    if definition.ttl_attribute:
+        properties["TimeToLiveSpecification"] = {
+            "AttributeName": definition.ttl_attribute,
+            "Enabled": True,
+        }
+    return {
+        "Type": "AWS::DynamoDB::Table",
+        # Users' data outlives the stack: `python -m infra.provision --delete` removes it.
+        "DeletionPolicy": "Retain",
+        "UpdateReplacePolicy": "Retain",
+        "Properties": properties,
+    }
+
+
+def websocket_endpoint(stage: Stage) -> dict[str, Any]:
+    """The @connections endpoint of the stage's WebSocket API (USERDB_WEBSOCKET_ENDPOINT)."""
+    return {
+        "Fn::Sub": "https://${%s}.execute-api.${AWS::Region}.${AWS::URLSuffix}/%s"  # noqa: UP031
+        % (WEBSOCKET_API, stage.api_gateway_stage)
+    }
+
+
+def merge_template(stage: Stage) -> dict[str, Any]:
+    """What `chalice package --stage {stage}` merges into its own template."""
+    resources: dict[str, Any] = {}
+    tables = {definition.name: definition for definition in shared_tables(stage.settings)}
+    for definition in tables.values():
+        resources[table_logical_id(stage, definition)] = table_resource(definition)
+    for policy in function_policies(stage):
+        function_id = function_logical_id(policy.function)
+        resources[function_id] = {
+            "Properties": {
+                "FunctionName": policy.function_name,
+                "Environment": {
+                    "Variables": {"USERDB_WEBSOCKET_ENDPOINT": websocket_endpoint(stage)}
+                },
+            }
+        }
+        # By name: Chalice's own reference is wrong for the REST function (`${ApiHandler}`).
+        resources[log_group_logical_id(policy.function)] = {
+            "Properties": {"LogGroupName": f"/aws/lambda/{policy.function_name}"}
+        }
+        role_id = role_logical_id(policy.function)
+        resources[role_id] = {
+            "Properties": {
+                "Policies": [
+                    {
+                        "PolicyName": f"{role_id}Policy",
+                        "PolicyDocument": template_document(policy, WEBSOCKET_API),
+                    }
+                ]
+            }
+        }
+    if stage.settings.tenancy is Tenancy.POOL:
+        pool = tables[stage.settings.table_name(POOL_TENANTS_SUFFIX)]
+        resources[FANOUT_MAPPING] = {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {
+                "EventSourceArn": {"Fn::GetAtt": [table_logical_id(stage, pool), "StreamArn"]},
+                "FunctionName": {"Ref": function_logical_id("fan_out")},
+                **MAPPING_OPTIONS,
+            },
+        }
+    outputs = {
+        "WebSocketManagementEndpoint": {"Value": websocket_endpoint(stage)},
+        "TablePrefix": {"Value": stage.settings.table_prefix},
+    }
+    return {
+        "Description": f"userdb, stage {stage.name} ({stage.settings.tenancy.value} tenancy)",
+        "Metadata": {
+            "userdb": {
+                "stage": stage.name,
+                "generated_by": f"python -m infra.template --stage {stage.name}",
+                "functions": list(FUNCTIONS),
+            }
+        },
+        "Resources": resources,
+        "Outputs": outputs,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.template",
+        description="Write the merge template of a stage for `chalice package --merge-template`.",
+    )
+    parser.add_argument("--stage", required=True, help="a stage of .chalice/config.json")
+    parser.add_argument("-o", "--output", type=Path, help="file to write (default: stdout)")
+    args = parser.parse_args(argv)
+    try:
+        stage = load_stage(args.stage)
+    except StageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    text = json.dumps(merge_template(stage), indent=2) + "\n"
+    if args.output is None:
+        sys.stdout.write(text)
+    else:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(text)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
