@@ -237,20 +237,20 @@ class Observer:
     def quiet(self, settle: float = 0.8, timeout: float = 30) -> None:
         """Wait until the runtime logs nothing and DynamoDB sees no data call for `settle` s."""
         deadline = time.monotonic() + timeout
-        last = (len(self.runtime.output()), self.meter.snapshot().calls.total())
+        last = (len(self.runtime.output_text()), self.meter.snapshot().calls.total())
         stable_since = time.monotonic()
         while time.monotonic() - stable_since < settle:
             if time.monotonic() > deadline:
                 raise TimeoutError("the runtime did not settle")
             time.sleep(0.1)
-            now = (len(self.runtime.output()), self.meter.snapshot().calls.total())
+            now = (len(self.runtime.output_text()), self.meter.snapshot().calls.total())
             if now != last:
                 last, stable_since = now, time.monotonic()
 
     def measure(self, devices: list[Device], rest: Rest, phase: Callable[[], None]) -> Window:
         """Run `phase` and count what it caused; `devices` may grow during the phase."""
         self.quiet()
-        log_start = len(self.runtime.output())
+        log_start = len(self.runtime.output_text())
         capacity = self.meter.snapshot()
         rest_before = rest.requests
         before = {id(d): (_copy(d.sent), _copy(d.received)) for d in devices}
@@ -262,7 +262,7 @@ class Observer:
             sent, received = before.get(id(device), (Messages(), Messages()))
             _add_difference(window.to_server, device.sent, sent)
             _add_difference(window.to_clients, device.received, received)
-        for line in self.runtime.output()[log_start:].splitlines():
+        for line in self.runtime.output_text()[log_start:].splitlines():
             report = REPORT.search(line)
             if report:
                 window.invocations.setdefault(report.group(1), []).append(float(report.group(2)))

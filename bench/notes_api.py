@@ -21,7 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tests.integration.runtime_process import PROJECT_DIR, start_runtime
+from infra.local.config import PROJECT_DIR
+from tests.support.local_runtime import RuntimeProcess
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 
@@ -64,8 +65,7 @@ class Client:
 
 def run(backend: str, creates: int, lists: int, list_limit: int) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
-    # The last --backend on the command line wins over start_runtime's own.
-    runtime = start_runtime(PROJECT_DIR, "--backend", backend)
+    runtime = RuntimeProcess(PROJECT_DIR, backend=backend).start()
     try:
         client = Client(runtime.port)
         status, body, _ = client.call(

@@ -123,7 +123,7 @@ def measure_idle_memory(count: int) -> dict[str, Any]:
         connection_id(warm)
         warm.close()
         time.sleep(1.0)
-        before = rss_kib(runtime.process.pid)
+        before = rss_kib(runtime.pid)
 
         async def scenario() -> tuple[float, int]:
             started = time.perf_counter()
@@ -131,7 +131,7 @@ def measure_idle_memory(count: int) -> dict[str, Any]:
             sockets = await _open_idle(url, count, batch=200)
             opened_in = time.perf_counter() - started
             await asyncio.sleep(3.0)  # let the runtime settle (threads idle, buffers freed)
-            after = rss_kib(runtime.process.pid)
+            after = rss_kib(runtime.pid)
             await asyncio.gather(*(s.close() for s in sockets))
             return opened_in, after
 

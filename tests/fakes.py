@@ -396,7 +396,7 @@ class FakeChangeFeed:
     def changes_since(self, tenant_id: str, since: int | None) -> Changes:
         self.reads += 1
         items = sorted(self.items.get(tenant_id, {}).values(), key=lambda i: i["version"])
-        if since is None:
+        if since is None or since > self.current_version(tenant_id):
             live = [i for i in items if not i.get("deleted")]
             return Changes(from_=0, to=self.current_version(tenant_id), snapshot=True, items=live)
         newer = [i for i in items if i["version"] > since]

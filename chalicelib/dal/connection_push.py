@@ -59,7 +59,9 @@ class ConnectionPush:
                     "apigatewaymanagementapi",
                     endpoint_url=self.endpoint,
                     region_name=self._region,
-                    config=Config(retries={"max_attempts": 1}, max_pool_connections=50),
+                    # One HTTP attempt per call: botocore's `max_attempts` counts retries
+                    # (1 adds one, after up to a second of botocore's own backoff).
+                    config=Config(retries={"total_max_attempts": 1}, max_pool_connections=50),
                 )
             return self._client
 

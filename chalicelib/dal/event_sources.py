@@ -15,11 +15,14 @@ from botocore.exceptions import ClientError
 # How a tenant stream reaches the fan-out (DESIGN §5): partial batch failures,
 # bisect on error, bounded retries, and records older than an hour dropped
 # (a client that far behind catches up with `hello since=cursor` anyway).
+# Few retries: a failing batch holds up every later record of its shard (in pool
+# mode, every tenant's), and clients left out catch up by ping, hello or the next
+# write's gap anyway (docs/protocol.md, "When delivery fails").
 MAPPING_OPTIONS: dict[str, Any] = {
     "StartingPosition": "TRIM_HORIZON",
     "BatchSize": 100,
     "MaximumBatchingWindowInSeconds": 0,
-    "MaximumRetryAttempts": 10,
+    "MaximumRetryAttempts": 3,
     "BisectBatchOnFunctionError": True,
     "MaximumRecordAgeInSeconds": 3600,
     "FunctionResponseTypes": ["ReportBatchItemFailures"],

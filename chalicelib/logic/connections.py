@@ -110,16 +110,16 @@ class ConnectionService:
                 version=version,
             )
             self._post(push, connection.connection_id, encode(welcome))
-            # A cursor beyond the store (a store reset) must not make fan-out skip this client.
-            self._acknowledge(connection, min(action.since or 0, version))
+            self._acknowledge(connection, _at_most(action.since, version))
             self._catch_up(connection, action.since, push)
         elif isinstance(action, AckAction):
             self._acknowledge(connection, action.version)
         elif isinstance(action, PingAction):
             version = self._feed.current_version(tenant_id)
             self._post(push, connection.connection_id, encode(Pong(version=version)))
-            self._acknowledge(connection, min(action.version or 0, version))
-            if action.version is not None and action.version < version:
+            self._acknowledge(connection, _at_most(action.version, version))
+            # Behind: the missing range; ahead (a cursor from the future): a snapshot.
+            if action.version is not None and action.version != version:
                 self._catch_up(connection, action.version, push)
         elif isinstance(action, SyncAction):
             self._catch_up(connection, action.since, push)
@@ -168,6 +168,16 @@ class ConnectionService:
         # A client that left meanwhile is cleaned up by its $disconnect.
         with contextlib.suppress(ConnectionGoneError):
             push.post(connection_id, data)
+
+
+def _at_most(claimed: int | None, version: int) -> int | None:
+    """A cursor the client claims, as an ack: never beyond the tenant's version.
+
+    A cursor from the future (data restored from a backup, a store reset) gets a
+    snapshot; taken as an ack it would make the fan-out skip this connection
+    until the tenant caught up with it (acks never go down).
+    """
+    return None if claimed is None else min(claimed, version)
 
 
 def encode_error(error: UserdbError) -> bytes:

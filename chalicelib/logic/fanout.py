@@ -126,10 +126,12 @@ class FanOut:
         already = self._pushed.get(tenant_id)
         if committed.through <= already:
             return 0
-        connections = self._connections.for_tenant(tenant_id)
-        if not connections:
+        if not self._connections.for_tenant(tenant_id):
             return 0
         changes = self._feed.changes_since(tenant_id, max(committed.after, already))
+        # Listed after the read: a connection made meanwhile is pushed to as well, and
+        # one made later says hello after this read, so its catch-up covers the range.
+        connections = self._connections.for_tenant(tenant_id)
         parts = [(part.to, encode(part)) for part in split_changes(changes)]
         sent, failed = 0, False
         for connection in connections:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from infra.local.config import BackendKind, RuntimeConfig
+from infra.local.faults import FaultPlanError, load_plan
 
 
 def positive_seconds(value: str) -> float:
@@ -17,6 +18,24 @@ def positive_seconds(value: str) -> float:
     if seconds <= 0:
         raise argparse.ArgumentTypeError(f"must be greater than 0, not {value}")
     return seconds
+
+
+def environment_setting(value: str) -> tuple[str, str]:
+    """An argparse type: NAME=VALUE, an environment variable for the app."""
+    name, equals, setting = value.partition("=")
+    if not equals or not name.isidentifier():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, not {value!r}")
+    return name, setting
+
+
+def fault_plan_file(value: str) -> Path:
+    """An argparse type: a JSON fault plan that validates (infra/local/faults.py)."""
+    path = Path(value)
+    try:
+        load_plan(path)
+    except FaultPlanError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return path.resolve()
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -89,6 +108,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="start a local OpenID Connect provider and offer 'Sign in with' it",
     )
+    up.add_argument(
+        "--env",
+        type=environment_setting,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set an environment variable of the app over the stage's (repeatable)",
+    )
+    up.add_argument(
+        "--faults",
+        type=fault_plan_file,
+        metavar="FILE",
+        help="start with this JSON fault plan (docs/local-runtime.md, Fault injection)",
+    )
     return parser.parse_args(argv)
 
 
@@ -111,6 +144,8 @@ def config_from(args: argparse.Namespace) -> RuntimeConfig:
         stage=args.stage,
         web_dir=app_dir / "web",
         oidc_test_provider=args.oidc_test_provider,
+        faults_file=args.faults,
+        app_env=tuple(args.env),
     )
 
 

@@ -36,6 +36,10 @@ class RuntimeConfig:
     ws_max_lifetime_s: float = 7200.0  # API Gateway: 2 hours, whatever the traffic
     # Start a local OpenID Connect provider and sign in with it (docs/oauth.md).
     oidc_test_provider: bool = False
+    # A fault plan to start with (infra/local/faults.py); `/@faults` changes it at run time.
+    faults_file: Path | None = None
+    # Environment variables set over the stage's (`--env NAME=VALUE`).
+    app_env: tuple[tuple[str, str], ...] = ()
 
     @property
     def web_origin(self) -> str:

@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from infra.local.faults import Faults, InjectedFaultError
+
 LOCAL_ACCOUNT_ID = "000000000000"
 
 log = logging.getLogger("userdb.local.lambda")
@@ -83,6 +85,8 @@ class LambdaRuntime:
     """The functions of one app, found by name or ARN, invoked synchronously."""
 
     functions: dict[str, LambdaFunction] = field(default_factory=dict)
+    # Invocations a fault plan makes fail raise before their handler runs (infra/local/faults.py).
+    faults: Faults | None = None
 
     def add(self, function: LambdaFunction) -> None:
         self.functions[function.name] = function
@@ -109,6 +113,9 @@ class LambdaRuntime:
         log.info("START RequestId: %s Function: %s", context.aws_request_id, function.name)
         started = time.perf_counter()
         try:
+            fault = self.faults.function_fault(function.name) if self.faults else None
+            if fault is not None:
+                raise InjectedFaultError(fault.message)
             invocation.result = function.handler(event, context)
         except Exception as error:
             invocation.error = error

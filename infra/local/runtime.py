@@ -18,6 +18,7 @@ from infra.local.app_loader import LoadedApp, load_app, stage_config
 from infra.local.backends import Backend, make_backend
 from infra.local.config import BackendKind, RuntimeConfig
 from infra.local.dynamodb_runtime import DynamoDBRuntime, DynamoDBRuntimeConfig
+from infra.local.faults import Faults, load_plan
 from infra.local.lambda_api import event_source_mapping_routes
 from infra.local.lambda_runtime import LambdaRuntime, chalice_functions
 from infra.local.oidc_provider import OidcTestProvider
@@ -59,6 +60,7 @@ class LocalRuntime:
         self._stopping = asyncio.Event()
         self.started_in: float | None = None
         self.oidc_provider: OidcTestProvider | None = None
+        self.faults = Faults(load_plan(config.faults_file) if config.faults_file else None)
 
     def check_ports(self) -> None:
         ensure_free(self.config.host, self.config.port, "--port")
@@ -78,6 +80,7 @@ class LocalRuntime:
             "USERDB_WEBSOCKET_ENDPOINT": self.config.websocket_endpoint(api_gateway_stage),
             "USERDB_API_URL": self.config.api_url,
             **(self.oidc_provider.app_environment() if self.oidc_provider else {}),
+            **dict(self.config.app_env),
         }
 
     def start_backend_and_app(self) -> None:
@@ -102,6 +105,7 @@ class LocalRuntime:
             client = boto3.client("dynamodb", endpoint_url=self.endpoint, region_name=c.region)
             create_tables(client, shared_tables(settings))
             self.lambdas = chalice_functions(self.loaded.app, self.loaded.config, c.region)
+            self.lambdas.faults = self.faults
             self.dynamodb.start_streams(
                 self.lambdas,
                 chalice_stream_sources(self.loaded.app, self.loaded.config, self.lambdas),
@@ -158,7 +162,7 @@ class LocalRuntime:
             idle_timeout_s=self.config.ws_idle_timeout_s,
             max_lifetime_s=self.config.ws_max_lifetime_s,
         )
-        self.websocket = build_websocket_gateway(self.loaded, self.lambdas, limits)
+        self.websocket = build_websocket_gateway(self.loaded, self.lambdas, limits, self.faults)
         return self._server(
             self.websocket.app,
             self.config.ws_port,
@@ -238,6 +242,8 @@ class LocalRuntime:
             f"  Lambda API   {c.web_origin}/2015-03-31/event-source-mappings/"
             f"   ({self._mapping_count()} stream mapping(s), read every "
             f"{c.stream_interval_ms} ms; TTL sweep every {c.ttl_sweep_interval_s:g} s)",
+            f"  faults       http://{c.host}:{c.ws_port}/@faults   (GET | PUT | DELETE)"
+            + (f", plan from {c.faults_file}" if c.faults_file else ""),
             f"  app          {c.app_dir}",
             "  Ctrl-C stops everything.",
         ]

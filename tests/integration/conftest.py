@@ -10,8 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from infra.local.config import PROJECT_DIR
 from tests.clients_runtime import local_stack  # noqa: F401 - the project's whole stack
 from tests.integration.runtime_process import WS_ECHO_APP, RuntimeProcess, start_runtime
+from tests.support.local_runtime import require_dynamodb_local
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +30,23 @@ def ws_echo_runtime_short_timeouts() -> Iterator[RuntimeProcess]:
     runtime = start_runtime(WS_ECHO_APP, "--ws-idle-timeout", "1", "--ws-max-lifetime", "4")
     yield runtime
     runtime.stop()
+
+
+@pytest.fixture(scope="session")
+def userdb_runtime() -> Iterator[RuntimeProcess]:
+    """This project's app on DynamoDB Local (silo mode, the default stream interval), with the
+    TTL sweeper every second."""
+    require_dynamodb_local()
+    runtime = RuntimeProcess(PROJECT_DIR, args=["--ttl-interval", "1"]).start()
+    yield runtime
+    died = runtime.process is not None and runtime.process.poll() is not None
+    runtime.stop()
+    if died:  # say why, or every later test only reports "connection refused"
+        print("the userdb runtime exited early:\n" + runtime.output_text()[-5000:])
+
+
+@pytest.fixture
+def faults(userdb_runtime: RuntimeProcess) -> Iterator[RuntimeProcess]:
+    """The userdb runtime, its fault plan cleared after the test."""
+    yield userdb_runtime
+    userdb_runtime.faults("DELETE")

@@ -24,7 +24,7 @@ def test_a_rest_call_gets_api_gateway_and_lambda_context(ws_echo_runtime):
     assert 0 < lam["remaining_ms"] <= 10_000
     # And the invocation was logged with its request id, like CloudWatch's REPORT line
     pattern = rf"REPORT RequestId: {lam['aws_request_id']} Function: ws-echo-local Duration: "
-    assert re.search(pattern, ws_echo_runtime.output())
+    assert re.search(pattern, ws_echo_runtime.output_text())
 
 
 def test_health_answers_once_the_runtime_is_up(ws_echo_runtime):

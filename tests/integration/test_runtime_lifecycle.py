@@ -49,14 +49,16 @@ def test_ctrl_c_closes_sockets_and_stops_every_part():
         ws = connect(runtime)
         connection_id(ws)
         # When the user presses Ctrl-C
-        runtime.process.send_signal(signal.SIGINT)
+        process = runtime.process
+        assert process is not None
+        process.send_signal(signal.SIGINT)
         # Then the client is told the server is going away
         assert close_frame(ws)[0] == 1001
         # And the process exits cleanly, saying so, and frees every port
-        assert runtime.process.wait(timeout=30) == 0
+        assert process.wait(timeout=30) == 0
     finally:
         runtime.stop(signal.SIGKILL)
-    output = runtime.output()
+    output = runtime.output_text()
     assert "stopped" in output
     assert "Traceback" not in output
     assert "REPORT RequestId" in output and "websocket_disconnect" in output

@@ -4,7 +4,6 @@ through the Lambda API (boto3), with Lambda's batching, retry and TTL semantics.
 
 from __future__ import annotations
 
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,18 +14,10 @@ import pytest
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
 
 from tests.support.dynamodb_local import DynamoDBLocal
-from tests.support.local_runtime import Recorder, RuntimeProcess, dynamodb_local_missing
+from tests.support.local_runtime import Recorder, RuntimeProcess, require_dynamodb_local
 
 APP_DIR = Path(__file__).parent / "apps" / "streams_app"
 RECORDER = "streams-test-local-recorder"
-
-
-def require_dynamodb_local() -> None:
-    missing = dynamodb_local_missing()
-    if missing:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"DynamoDB Local must run in CI: {missing}")
-        pytest.skip(f"DynamoDB Local unavailable: {missing}")
 
 
 class Stack:

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from infra.local.config import PROJECT_DIR
-from tests.integration.test_stream_mappings import APP_DIR, Stack, batches, require_dynamodb_local
-from tests.support.local_runtime import Recorder, RuntimeProcess
+from tests.integration.test_stream_mappings import APP_DIR, Stack, batches
+from tests.support.local_runtime import Recorder, RuntimeProcess, require_dynamodb_local
 
 
 def alive(pid: int) -> bool:

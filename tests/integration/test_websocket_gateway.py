@@ -18,6 +18,7 @@ from tests.integration.runtime_process import (
     close_frame,
     connect,
     connection_id,
+    recorded_events,
     wait_for,
 )
 
@@ -38,7 +39,11 @@ def validated(events):
 
 def disconnect_of(runtime, cid):
     def probe():
-        found = [e for e in runtime.events(cid) if e["requestContext"]["eventType"] == "DISCONNECT"]
+        found = [
+            e
+            for e in recorded_events(runtime, cid)
+            if e["requestContext"]["eventType"] == "DISCONNECT"
+        ]
         return found[0] if found else None
 
     return wait_for(probe, what=f"$disconnect of {cid}")
@@ -79,7 +84,7 @@ def test_a_session_produces_events_that_validate_against_powertools(ws_echo_runt
     ws.close(status=1000, reason=b"done")
     # Then every event the handlers got validates against Powertools' models
     disconnect = disconnect_of(ws_echo_runtime, cid)
-    events = validated(ws_echo_runtime.events(cid))
+    events = validated(recorded_events(ws_echo_runtime, cid))
     kinds = [e["requestContext"]["eventType"] for e in events]
     assert kinds == ["CONNECT", "MESSAGE", "MESSAGE", "MESSAGE", "DISCONNECT"]
     # And $connect carried the query string and the client's headers
@@ -99,7 +104,7 @@ def test_a_session_produces_events_that_validate_against_powertools(ws_echo_runt
     assert disconnect["requestContext"]["disconnectStatusCode"] == 1000
     assert disconnect["requestContext"]["disconnectReason"] == "done"
     # And each invocation was logged like CloudWatch's REPORT line
-    output = ws_echo_runtime.output()
+    output = ws_echo_runtime.output_text()
     for function in ("websocket_connect", "websocket_message", "websocket_disconnect"):
         assert re.search(rf"REPORT RequestId: \S+ Function: ws-echo-local-{function} ", output)
 

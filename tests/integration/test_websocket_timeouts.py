@@ -6,7 +6,13 @@ import json
 import threading
 import time
 
-from tests.integration.runtime_process import close_frame, connect, connection_id, wait_for
+from tests.integration.runtime_process import (
+    close_frame,
+    connect,
+    connection_id,
+    recorded_events,
+    wait_for,
+)
 
 
 def test_an_idle_connection_is_closed_with_going_away(ws_echo_runtime_short_timeouts):
@@ -18,7 +24,11 @@ def test_an_idle_connection_is_closed_with_going_away(ws_echo_runtime_short_time
     assert close_frame(ws) == (1001, "Going away")
 
     def disconnect():
-        found = [e for e in runtime.events(cid) if e["requestContext"]["eventType"] == "DISCONNECT"]
+        found = [
+            e
+            for e in recorded_events(runtime, cid)
+            if e["requestContext"]["eventType"] == "DISCONNECT"
+        ]
         return found[0] if found else None
 
     event = wait_for(disconnect, what="$disconnect")

@@ -1,26 +1,40 @@
-"""`python -m infra.local up` as a subprocess on free ports, for integration tests and benches."""
+"""`python -m infra.local up` as a subprocess on free ports, for integration tests and benches.
+
+Tests and benchmarks drive it from outside, as a user would: HTTP, websocket-client,
+boto3 (`dynamodb` on --ddb-port, `lambda` on the REST port, `apigatewaymanagementapi`
+on the WebSocket port) and the fault-injection endpoint (`/@faults`).
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
-import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import boto3
+import pytest
+from botocore.config import Config
 
 from infra.local.config import PROJECT_DIR
 from infra.local.dynamodb_local import die_with_parent, find_install, find_java
 from infra.local.ports import free_port
 
 READY_LINE = "local runtime up in"
+STAGE = "local"
+
+T = TypeVar("T")
 
 
 def dynamodb_local_missing() -> str | None:
@@ -33,23 +47,53 @@ def dynamodb_local_missing() -> str | None:
     return None
 
 
+def require_dynamodb_local() -> None:
+    """Skip the test without Java 17+ and the jar; fail instead in CI, where both must be."""
+    missing = dynamodb_local_missing()
+    if missing:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"DynamoDB Local must run in CI: {missing}")
+        pytest.skip(f"DynamoDB Local unavailable: {missing}")
+
+
+def wait_for(probe: Callable[[], T | None], timeout_s: float = 15, what: str = "it") -> T:
+    """Poll `probe` until it returns something truthy (bounded: never hangs a test run)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"waited {timeout_s} s for {what}")
+        time.sleep(0.05)
+
+
 class RuntimeProcess:
-    """One runtime process; `start()` returns once it printed that it is up."""
+    """One runtime process; `start()` returns once `GET /api/health` answers 200.
+
+    Without `data_dir` the runtime gets a temporary one, removed by `stop()`.
+    """
 
     def __init__(
         self,
-        app_dir: Path,
-        data_dir: Path,
+        app_dir: Path = PROJECT_DIR,
+        data_dir: Path | None = None,
         backend: str = "dynamodb-local",
         args: list[str] | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
-        self.app_dir, self.data_dir, self.backend = app_dir, data_dir, backend
+        self.app_dir, self.backend = app_dir, backend
+        self._own_data_dir = data_dir is None
+        self.data_dir = data_dir or Path(tempfile.mkdtemp(prefix="userdb-runtime-"))
         self.args = args or []
         self.env = env or {}
         self.process: subprocess.Popen[str] | None = None
         self.output: list[str] = []
         self.port = self.ws_port = self.ddb_port = 0
+        self.started_in_s = 0.0
+        self._pump_thread: threading.Thread | None = None
+
+    # -- life -----------------------------------------------------------------------------
 
     def start(self, timeout: float = 60.0) -> RuntimeProcess:
         self.port, self.ws_port, self.ddb_port = free_port(), free_port(), free_port()
@@ -64,33 +108,38 @@ class RuntimeProcess:
             *self.args,
         ]  # fmt: skip
         self.output = []
+        started = time.monotonic()
         self.process = subprocess.Popen(
             command,
             cwd=PROJECT_DIR,
-            env={**os.environ, **self.env},
+            env={**os.environ, "PYTHONUNBUFFERED": "1", **self.env},
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            errors="replace",
             # A runtime left by a failed test stops (gracefully) when the test process exits.
             preexec_fn=die_with_parent,  # noqa: PLW1509 - only prctl, before exec
         )
         ready = threading.Event()
-        threading.Thread(target=self._pump, args=(ready,), daemon=True).start()
-        deadline = time.monotonic() + timeout
-        if not ready.wait(timeout) or not self._listening(deadline):
+        self._pump_thread = threading.Thread(target=self._pump, args=(ready,), daemon=True)
+        self._pump_thread.start()
+        if not ready.wait(timeout) or not self._healthy(started + timeout):
             self.stop()
-            raise RuntimeError("runtime did not start:\n" + "".join(self.output))
+            raise RuntimeError("runtime did not start:\n" + self.output_text())
+        self.started_in_s = time.monotonic() - started
         return self
 
-    def _listening(self, deadline: float) -> bool:
-        """The ready line comes just before the gateways bind: wait for the REST port too."""
+    def _healthy(self, deadline: float) -> bool:
+        """The ready line comes just before the gateways bind: wait for `/api/health` too."""
         while self.process is not None and self.process.poll() is None:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", self.port)) == 0:
+            try:
+                if self.get_json("/health")[0] == 200:
                     return True
+            except (OSError, ValueError):
+                pass
             if time.monotonic() > deadline:
                 return False
-            time.sleep(0.02)
+            time.sleep(0.05)
         return False
 
     def _pump(self, ready: threading.Event) -> None:
@@ -115,6 +164,7 @@ class RuntimeProcess:
         return found
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
+        """Stop the runtime (SIGTERM: gracefully); its exit code, None if it was not running."""
         process, self.process = self.process, None
         if process is None:
             return None
@@ -125,7 +175,35 @@ class RuntimeProcess:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait(10)
+        if self._pump_thread is not None:
+            self._pump_thread.join(timeout=5)
+        if self._own_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
         return process.returncode
+
+    def output_text(self) -> str:
+        """Everything the runtime printed so far (stdout and stderr)."""
+        return "".join(self.output)
+
+    def app_logs(self, message: str) -> list[dict[str, Any]]:
+        """The app's JSON log records (Powertools' lines) whose message is `message`."""
+        found = []
+        for line in list(self.output):
+            if line.startswith("{") and f'"message":"{message}"' in line:
+                record = json.loads(line)
+                if record.get("message") == message:
+                    found.append(record)
+        return found
+
+    # -- clients --------------------------------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api"
+
+    def ws_url(self, path: str = f"/{STAGE}", **query: str) -> str:
+        suffix = f"?{urlencode(query)}" if query else ""
+        return f"ws://127.0.0.1:{self.ws_port}{path}{suffix}"
 
     def client(self, service: str) -> Any:
         """boto3 for "dynamodb" (the front on --ddb-port) or "lambda" (the REST port)."""
@@ -137,6 +215,40 @@ class RuntimeProcess:
             aws_access_key_id="any",
             aws_secret_access_key="any",
         )
+
+    def management(self, stage: str | None = STAGE, config: Config | None = None) -> Any:
+        """boto3's `apigatewaymanagementapi` client, as an app would make it."""
+        endpoint = f"http://127.0.0.1:{self.ws_port}" + (f"/{stage}" if stage else "")
+        return boto3.client(
+            "apigatewaymanagementapi",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="any",
+            aws_secret_access_key="any",
+            config=config,
+        )
+
+    def get_json(self, path: str) -> tuple[int, Any]:
+        """GET a REST path (under /api); its status and JSON body."""
+        return _json_call("GET", self.api_url + path)
+
+    def faults(self, method: str = "GET", plan: dict[str, Any] | None = None) -> Any:
+        """The runtime's fault injection (`/@faults` on the WebSocket port): GET, PUT, DELETE."""
+        status, body = _json_call(method, f"http://127.0.0.1:{self.ws_port}/@faults", plan)
+        if status >= 300:
+            raise AssertionError(f"{method} /@faults answered {status}: {body}")
+        return body
+
+
+def _json_call(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - loopback
+    request.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 - loopback
+            return reply.status, json.loads(reply.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
 
 
 class Recorder:

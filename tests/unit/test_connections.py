@@ -88,6 +88,22 @@ def test_hello_behind_gets_the_missing_range_and_counts_as_an_ack(parts):
     assert store.get("c1").acked_version == 3
 
 
+@pytest.mark.parametrize("action", ["hello", "ping"])
+def test_a_cursor_beyond_the_tenants_version_is_not_taken_as_an_ack(parts, action):
+    # Given a tenant at version 2 and a client claiming version 9 (say, data restored
+    # from a backup since it last synced)
+    service, _, store, feed, push, token, _ = parts
+    feed.write("usr_a", "n1", "one")
+    feed.write("usr_a", "n2", "two")
+    service.connect("c1", token, CLIENT)
+    field = "since" if action == "hello" else "version"
+    messages = send(service, push, "c1", {"action": action, field: 9})
+    # Then it gets a snapshot, and its position is the tenant's version at most, so later
+    # pushes still reach it
+    assert messages[-1]["snapshot"] is True and messages[-1]["to"] == 2
+    assert store.get("c1").acked_version == 2
+
+
 def test_a_new_hello_from_the_same_client_replaces_its_older_connections(parts):
     service, _, store, _, push, token, _ = parts
     service.connect("old", token, CLIENT)

@@ -162,3 +162,28 @@ def test_batch_reports_only_the_failed_tenants_meta_records(world):
     response = fan_out_batch(event, fan_out)
     assert response == {"batchItemFailures": [{"itemIdentifier": "100"}]}
     assert len(push.messages_to("b1")) == 1
+
+
+class ConnectingWhileRead(FakeChangeFeed):
+    """A feed during whose read a client connects (and reads the version before it)."""
+
+    def __init__(self, store: InMemoryConnectionStore) -> None:
+        super().__init__()
+        self.store = store
+
+    def changes_since(self, tenant_id, since):
+        self.store.add(connection(tenant_id, "new"), 0)
+        return super().changes_since(tenant_id, since)
+
+
+def test_a_connection_made_while_the_batch_is_read_gets_the_push():
+    # Given a tenant with one connection, and another that connects during the fan-out's read
+    # (its hello may have read the version before the write: only this push can bring it)
+    store, push = InMemoryConnectionStore(), RecordingPush()
+    feed = ConnectingWhileRead(store)
+    feed.write("usr_a", "n1", "x")
+    store.add(connection("usr_a", "old"), 0)
+    # When the batch is delivered / Then both connections get it
+    FanOut(feed, store, push).deliver(committed_ranges([meta_record("usr_a", 0, 1)])["usr_a"])
+    assert len(push.messages_to("old")) == 1
+    assert len(push.messages_to("new")) == 1

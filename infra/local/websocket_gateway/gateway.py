@@ -18,11 +18,13 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from infra.local import faults as fault_control
 from infra.local.app_loader import LoadedApp
+from infra.local.faults import Faults
 from infra.local.lambda_runtime import Invocation, LambdaRuntime, websocket_function_names
 from infra.local.websocket_gateway import management
 from infra.local.websocket_gateway.connections import (
@@ -109,8 +111,10 @@ class WebSocketGateway:
         workers: int = 32,
         clock: Callable[[], float] = time.monotonic,
         epoch_ms: Callable[[], int] = _epoch_ms,
+        faults: Faults | None = None,
     ) -> None:
         self.api = api
+        self.faults = faults or Faults()
         self.limits = limits or ConnectionLimits()
         self.connections = ConnectionRegistry()
         self._lambdas = lambdas
@@ -121,6 +125,7 @@ class WebSocketGateway:
         self._messages: set[asyncio.Task[None]] = set()
         self.app = Starlette(
             routes=[
+                Route("/@faults", self._control_faults, methods=["GET", "PUT", "DELETE"]),
                 WebSocketRoute("/", self._session),
                 WebSocketRoute("/{stage}", self._session),
                 Route(
@@ -282,6 +287,12 @@ class WebSocketGateway:
         if not management.stage_matches(request.path_params.get("stage"), self.api.stage):
             return _reply(management.forbidden(request_id))
         connection_id = str(request.path_params["connection_id"])
+        fault = self.faults.connection_fault(request.method, connection_id)
+        if fault is not None:
+            log.info("injected fault: %s %s -> %d", request.method, connection_id, fault.status)
+            return _reply(
+                management.injected(fault.status, fault.error_type, connection_id, request_id)
+            )
         if request.method == "POST":
             return await self._post(request, connection_id, request_id)
         connection = self.connections.open_connection(connection_id)
@@ -324,6 +335,10 @@ class WebSocketGateway:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    async def _control_faults(self, request: Request) -> Response:
+        status, answer = fault_control.control(self.faults, request.method, await request.body())
+        return JSONResponse(answer, status_code=status)
+
     async def _unknown_path(self, request: Request, _: Exception) -> Response:
         return _reply(management.forbidden(new_id()))
 
@@ -355,7 +370,10 @@ class WebSocketGateway:
 
 
 def build_websocket_gateway(
-    loaded: LoadedApp, lambdas: LambdaRuntime, limits: ConnectionLimits
+    loaded: LoadedApp,
+    lambdas: LambdaRuntime,
+    limits: ConnectionLimits,
+    faults: Faults | None = None,
 ) -> WebSocketGateway:
     """The gateway for a loaded Chalice app: its websocket handlers, its API Gateway stage."""
     api = WebSocketApi(
@@ -363,4 +381,4 @@ def build_websocket_gateway(
         stage=loaded.api_gateway_stage,
         routes=websocket_function_names(loaded.app, loaded.config),
     )
-    return WebSocketGateway(api, lambdas, limits)
+    return WebSocketGateway(api, lambdas, limits, faults=faults)

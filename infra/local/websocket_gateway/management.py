@@ -51,6 +51,13 @@ def payload_too_large(size: int, request_id: str) -> ManagementReply:
     )
 
 
+def injected(status: int, error_type: str, connection_id: str, request_id: str) -> ManagementReply:
+    """An error a fault plan (infra/local/faults.py) makes this call answer with."""
+    if status == 410:
+        return gone(connection_id, request_id)
+    return _error(status, error_type, f"Injected fault for connection {connection_id}.", request_id)
+
+
 def forbidden(request_id: str) -> ManagementReply:
     """403: a path that is not this API's stage (API Gateway's answer to unknown resources)."""
     return _error(403, "ForbiddenException", "Forbidden", request_id)

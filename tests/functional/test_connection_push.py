@@ -1,0 +1,103 @@
+"""ConnectionPush against an HTTP endpoint that answers as API Gateway's @connections does.
+
+The endpoint is a small scripted HTTP server (statuses and `x-amzn-ErrorType` as the
+management API sends them), because the point is what our client does on the wire: how
+many requests each outcome costs and whose backoff runs. The local runtime's own
+`@connections` (with injected faults) is covered by tests/integration/test_realtime_faults.py.
+"""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+
+import pytest
+
+from chalicelib.dal.connection_push import ConnectionGoneError, ConnectionPush, PushFailedError
+
+ERROR_TYPES = {410: "GoneException", 429: "LimitExceededException", 400: "BadRequestException"}
+
+
+class ScriptedConnections(http.server.ThreadingHTTPServer):
+    """Answers each POST with the next status of `script` (200 once it runs out)."""
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.script: list[int] = []
+        self.posts: list[bytes] = []
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/local"
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    server: ScriptedConnections
+
+    def do_POST(self) -> None:
+        self.server.posts.append(self.rfile.read(int(self.headers.get("content-length", 0))))
+        status = self.server.script.pop(0) if self.server.script else 200
+        body = b"" if status == 200 else b'{"message": "scripted"}'
+        self.send_response(status)
+        if status != 200:
+            self.send_header("x-amzn-ErrorType", ERROR_TYPES[status])
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def connections() -> Iterator[ScriptedConnections]:
+    server = ScriptedConnections()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def pauses() -> list[float]:
+    return []
+
+
+@pytest.fixture
+def push(connections: ScriptedConnections, pauses: list[float]) -> ConnectionPush:
+    return ConnectionPush(connections.endpoint, "us-east-1", sleep=pauses.append)
+
+
+def test_throttling_is_retried_with_our_backoff_until_delivered(connections, push, pauses):
+    # Given an endpoint that throttles three times
+    connections.script = [429, 429, 429]
+    # When a message is posted / Then it is delivered by the fourth request
+    push.post("c1", b"hello")
+    assert connections.posts == [b"hello"] * 4
+    # And the waits between them were ours, growing (botocore added none of its own)
+    assert len(pauses) == 3
+    assert pauses[0] < 0.1 and pauses[2] > pauses[0]
+
+
+def test_throttling_past_the_attempts_fails_the_push_after_exactly_four_requests(
+    connections, push, pauses
+):
+    connections.script = [429] * 6
+    with pytest.raises(PushFailedError, match="LimitExceededException"):
+        push.post("c1", b"hello")
+    assert len(connections.posts) == 4 and len(pauses) == 3
+
+
+def test_gone_is_reported_at_once(connections, push, pauses):
+    connections.script = [410]
+    with pytest.raises(ConnectionGoneError):
+        push.post("c1", b"hello")
+    assert len(connections.posts) == 1 and pauses == []
+
+
+def test_an_error_that_retrying_cannot_fix_fails_at_once(connections, push, pauses):
+    connections.script = [400]
+    with pytest.raises(PushFailedError, match="BadRequestException"):
+        push.post("c1", b"hello")
+    assert len(connections.posts) == 1 and pauses == []

@@ -1,0 +1,57 @@
+"""Fault injection as a user of the runtime drives it: `/@faults` over HTTP, the ws_echo app,
+boto3's `apigatewaymanagementapi` and websocket-client."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from botocore.config import Config
+
+from tests.integration.runtime_process import connect, connection_id
+
+
+@pytest.fixture
+def echo_faults(ws_echo_runtime):
+    yield ws_echo_runtime
+    ws_echo_runtime.faults("DELETE")
+
+
+def test_posts_to_a_connection_fail_as_planned_then_reach_it(echo_faults):
+    # Given a client, and a plan that throttles its next two posts
+    runtime = echo_faults
+    ws = connect(runtime)
+    cid = connection_id(ws)
+    runtime.faults("PUT", {"connections": [{"status": 429, "count": 2, "connectionId": cid}]})
+    # (boto3's own retries off, so each refusal is seen)
+    client = runtime.management(config=Config(retries={"total_max_attempts": 1}))
+    # When the app posts three times
+    refusals = []
+    for n in range(3):
+        try:
+            client.post_to_connection(ConnectionId=cid, Data=json.dumps({"n": n}).encode())
+        except client.exceptions.LimitExceededException as error:
+            refusals.append(error.response["ResponseMetadata"]["HTTPStatusCode"])
+    # Then the first two are refused with 429 LimitExceededException and the third arrives
+    assert refusals == [429, 429]
+    assert json.loads(ws.recv()) == {"n": 2}
+    # And the plan shows how often the rule fired
+    [rule] = runtime.faults()["connections"]
+    assert (rule["fired"], rule["remaining"]) == (2, 0)
+    ws.close()
+
+
+def test_a_function_fault_fails_an_invocation_before_its_handler(echo_faults):
+    # Given a client, and a plan that fails the next invocation of the $default function
+    runtime = echo_faults
+    ws = connect(runtime)
+    cid = connection_id(ws)
+    runtime.faults("PUT", {"functions": [{"function": "*-websocket_message", "count": 1}]})
+    # When the client sends a message / Then API Gateway's integration error comes back
+    ws.send(json.dumps({"action": "whoami"}))
+    assert json.loads(ws.recv())["message"] == "Internal server error"
+    # And the next message is handled as usual
+    assert connection_id(ws) == cid
+    assert runtime.faults()["functions"][0]["fired"] == 1
+    assert "InjectedFaultError: injected fault" in runtime.output_text()
+    ws.close()
