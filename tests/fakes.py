@@ -393,6 +393,12 @@ class FakeChangeFeed:
     def current_version(self, tenant_id: str) -> int:
         return self.version.get(tenant_id, 0)
 
+    def committed_changes(self, tenant_id: str, after: int, through: int) -> Changes:
+        self.reads += 1
+        items = sorted(self.items.get(tenant_id, {}).values(), key=lambda i: i["version"])
+        chosen = [i for i in items if after < i["version"] <= through]
+        return Changes(from_=after, to=through, items=chosen)
+
     def changes_since(self, tenant_id: str, since: int | None) -> Changes:
         self.reads += 1
         items = sorted(self.items.get(tenant_id, {}).values(), key=lambda i: i["version"])

@@ -16,6 +16,10 @@ class ChangeFeed(Protocol):
         """
         ...
 
+    def committed_changes(self, tenant_id: str, after: int, through: int) -> Changes:
+        """Changes (after, through], all reported committed by the tenant's stream (recent)."""
+        ...
+
     def current_version(self, tenant_id: str) -> int:
         """The tenant's version now (0 before the first write)."""
         ...

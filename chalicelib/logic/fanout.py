@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -25,10 +26,15 @@ from chalicelib.dal.connection_push import ConnectionGoneError, PushFailedError
 from chalicelib.dal.connections import ConnectionStore
 from chalicelib.logic.change_feed import ChangeFeed
 from chalicelib.logic.message_split import split_changes
+from chalicelib.models.connections import Connection
 from chalicelib.models.protocol import encode
 from chalicelib.observability import logger
 
 META_SORT_KEY = "meta"
+# Tenants with more live connections than this are posted to from a thread pool.
+PARALLEL_FROM = 2
+_POSTERS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="fan-out")
+_Outcome = int | ConnectionGoneError | PushFailedError
 
 
 @dataclass
@@ -116,7 +122,7 @@ class FanOut:
         self._pushed = pushed or PushedVersions()
 
     def deliver(self, committed: TenantRange) -> int:
-        """Push (after, latest] to every connection that lacks it; returns messages sent.
+        """Push (after, through] to every connection that lacks it; returns messages sent.
 
         Connections that answer 410 are forgotten; FanOutFailedError if any other
         could not be reached, so the batch is retried (connections whose acked
@@ -126,29 +132,52 @@ class FanOut:
         already = self._pushed.get(tenant_id)
         if committed.through <= already:
             return 0
-        if not self._connections.for_tenant(tenant_id):
-            return 0
-        changes = self._feed.changes_since(tenant_id, max(committed.after, already))
-        # Listed after the read: a connection made meanwhile is pushed to as well, and
-        # one made later says hello after this read, so its catch-up covers the range.
+        # Listing before the read is safe: the range committed before this invocation
+        # began, so a connection that is not listed yet says hello later and its
+        # catch-up reads past `through`.
         connections = self._connections.for_tenant(tenant_id)
+        if not connections:
+            return 0
+        changes = self._feed.committed_changes(
+            tenant_id, max(committed.after, already), committed.through
+        )
         parts = [(part.to, encode(part)) for part in split_changes(changes)]
+        outcomes = self._each(connections, lambda c: self._push_parts(c, parts))
         sent, failed = 0, False
-        for connection in connections:
-            try:
-                for through, data in parts:
-                    if connection.acked_version >= through:
-                        continue
-                    self._push.post(connection.connection_id, data)
-                    sent += 1
-            except ConnectionGoneError:
+        for connection, outcome in zip(connections, outcomes, strict=True):
+            if isinstance(outcome, ConnectionGoneError):
                 self._connections.remove(tenant_id, connection.connection_id)
-            except PushFailedError:
+            elif isinstance(outcome, PushFailedError):
                 failed = True
+            else:
+                sent += outcome
         if failed:
             raise FanOutFailedError(tenant_id)
         self._pushed.advance(tenant_id, changes.to)
         return sent
+
+    def _push_parts(
+        self, connection: Connection, parts: list[tuple[int, bytes]]
+    ) -> int | ConnectionGoneError | PushFailedError:
+        """Post the parts a connection lacks, in order; its outcome rather than an exception."""
+        sent = 0
+        try:
+            for through, data in parts:
+                if connection.acked_version < through:
+                    self._push.post(connection.connection_id, data)
+                    sent += 1
+        except (ConnectionGoneError, PushFailedError) as error:
+            return error
+        return sent
+
+    @staticmethod
+    def _each(
+        connections: list[Connection], push: Callable[[Connection], _Outcome]
+    ) -> list[_Outcome]:
+        # Posts wait on the network: a tenant with many devices is served in parallel.
+        if len(connections) <= PARALLEL_FROM:
+            return [push(connection) for connection in connections]
+        return list(_POSTERS.map(push, connections))
 
 
 def _meta_tenant(record: DynamoDBRecord) -> str | None:

@@ -35,7 +35,7 @@ from chalicelib.logic.cursors import (
     encode_list_cursor,
     encode_sync_cursor,
 )
-from chalicelib.logic.sync import changes_since, encoded_size, to_note
+from chalicelib.logic.sync import changes_since, committed_changes, encoded_size, to_note
 from chalicelib.logic.tokens import new_id
 from chalicelib.logic.tombstones import ledger_change, tombstone_expiry
 from chalicelib.logic.versions import Committed, commit_next_version, jittered_pause
@@ -259,6 +259,13 @@ class NoteService:
             ),
         )
         return page.changes
+
+    def committed_changes(self, tenant_id: str, after: int, through: int) -> Changes:
+        """Changes (after, through] a tenant's stream reported committed (the fan-out's read)."""
+        return self._with_store(
+            tenant_id,
+            lambda store: committed_changes(store, after, through),
+        )
 
     def sync(self, tenant_id: str, query: SyncQuery) -> SyncResponse:
         """REST `/sync`: `changes_since` within a reply's size, continued through `cursor`."""

@@ -161,3 +161,19 @@ def changes_since(
         return SyncPage(changes=changes)
     started = now_ms if snapshot else snapshot_started_ms
     return SyncPage(changes=changes, continuation=SyncContinuation(to, started))
+
+
+def committed_changes(store: TenantStore, after: int, through: int) -> Changes:
+    """Changes (after, through] that a stream reported committed, without reading `meta`.
+
+    Every version up to `through` has committed (a stream record exists for it),
+    so `through` is a safe ceiling; and the range is younger than the stream's
+    retention, so it needs no horizon check and no snapshot. A tombstone read
+    here is a deletion that happened, expired or not: it goes out with the rest.
+    """
+    items: list[dict[str, Any]] = []
+    for note in store.notes_by_version(after, live_only=False, page_size=MAX_PAGE_SIZE):
+        if note.version > through:
+            break
+        items.append(to_change(note))
+    return Changes(from_=after, to=through, items=items)

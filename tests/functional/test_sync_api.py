@@ -142,3 +142,21 @@ def test_the_note_service_is_the_realtime_change_feed(api, services):
     assert (changes.from_, changes.to, changes.snapshot) == (2, 4, False)
     assert [(i["id"], i["version"]) for i in changes.items] == [(a["id"], 3), (b["id"], 4)]
     assert feed.changes_since(tenant, None).items == [{**a, "text": "a2", "version": 3}]
+
+
+def test_the_fan_out_read_covers_exactly_the_committed_range(api, services):
+    # Given five writes: three notes, an edit and a deletion
+    token = api.signup()
+    tenant = api.call("GET", "/me", token=token).json["user"]["id"]
+    a, b, _ = (_create(api, token, text) for text in "abc")
+    api.call("PUT", f"/notes/{a['id']}", {"text": "a2"}, token=token)
+    api.call("DELETE", f"/notes/{b['id']}", token=token)
+    # When the fan-out reads what a stream batch said was committed: (2, 4]
+    changes = services.notes.committed_changes(tenant, 2, 4)
+    # Then it has versions 3 and 4 in their latest state, none after the ceiling
+    assert (changes.from_, changes.to, changes.snapshot) == (2, 4, False)
+    assert [item["version"] for item in changes.items] == [3, 4]
+    assert changes.items[1]["text"] == "a2"
+    # And a range ending in the deletion carries its tombstone
+    last = services.notes.committed_changes(tenant, 4, 5)
+    assert last.items == [{"id": b["id"], "version": 5, "deleted": True}]

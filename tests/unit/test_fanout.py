@@ -95,17 +95,37 @@ def test_one_coalesced_message_per_connection_for_a_burst(world):
     assert push.messages_to("other") == []
 
 
-def test_overlapping_batches_of_a_burst_send_no_range_twice(world):
+def test_consecutive_batches_of_a_burst_send_no_range_twice(world):
     feed, store, push, fan_out = world
     store.add(connection("usr_a", "c1"), 0)
     for n in range(10):
         feed.write("usr_a", f"n{n}", "text")
-    # The first batch saw versions (0, 4] committed but its read saw all ten
+    # Two batches of a burst, the second one also re-delivered by a retry
     fan_out.deliver(committed_ranges([meta_record("usr_a", 0, 4)])["usr_a"])
-    # The next batch's range (4, 10] was already pushed
-    sent = fan_out.deliver(committed_ranges([meta_record("usr_a", 4, 10)])["usr_a"])
-    assert sent == 0
-    assert len(push.messages_to("c1")) == 1
+    fan_out.deliver(committed_ranges([meta_record("usr_a", 4, 10)])["usr_a"])
+    assert fan_out.deliver(committed_ranges([meta_record("usr_a", 4, 10)])["usr_a"]) == 0
+    # Then each range went once, and only what the stream said was committed
+    ranges = [(m["from"], m["to"]) for m in push.messages_to("c1")]
+    assert ranges == [(0, 4), (4, 10)]
+    assert [i["version"] for i in push.messages_to("c1")[0]["items"]] == [1, 2, 3, 4]
+
+
+def test_many_connections_are_served_in_parallel_each_in_order(world):
+    feed, store, push, fan_out = world
+    for n in range(3):
+        feed.write("usr_a", f"n{n}", "x" * 70_000)  # one note per 128 KB message
+    for index in range(20):
+        store.add(connection("usr_a", f"c{index}"), 0)
+    push.gone.add("c7")
+    sent = fan_out.deliver(committed_ranges([meta_record("usr_a", 0, 3)])["usr_a"])
+    # Every live connection got every part, in version order; the gone one is forgotten
+    assert store.get("c7") is None
+    for index in range(20):
+        if index == 7:
+            continue
+        ranges = [(m["from"], m["to"]) for m in push.messages_to(f"c{index}")]
+        assert ranges == [(0, 1), (1, 2), (2, 3)]
+    assert sent == 19 * 3
 
 
 def test_connections_that_acked_the_range_are_skipped(world):
@@ -165,25 +185,29 @@ def test_batch_reports_only_the_failed_tenants_meta_records(world):
 
 
 class ConnectingWhileRead(FakeChangeFeed):
-    """A feed during whose read a client connects (and reads the version before it)."""
+    """A feed during whose read a client connects and says hello."""
 
     def __init__(self, store: InMemoryConnectionStore) -> None:
         super().__init__()
         self.store = store
+        self.hello_saw: int | None = None
 
-    def changes_since(self, tenant_id, since):
+    def committed_changes(self, tenant_id, after, through):
         self.store.add(connection(tenant_id, "new"), 0)
-        return super().changes_since(tenant_id, since)
+        self.hello_saw = self.current_version(tenant_id)
+        return super().committed_changes(tenant_id, after, through)
 
 
-def test_a_connection_made_while_the_batch_is_read_gets_the_push():
-    # Given a tenant with one connection, and another that connects during the fan-out's read
-    # (its hello may have read the version before the write: only this push can bring it)
+def test_a_connection_missed_by_the_listing_gets_the_range_from_its_hello():
+    # Given a tenant with one connection, and another that connects after the fan-out
+    # listed connections (so after the range committed: the stream reported it)
     store, push = InMemoryConnectionStore(), RecordingPush()
     feed = ConnectingWhileRead(store)
     feed.write("usr_a", "n1", "x")
     store.add(connection("usr_a", "old"), 0)
-    # When the batch is delivered / Then both connections get it
+    # When the batch is delivered
     FanOut(feed, store, push).deliver(committed_ranges([meta_record("usr_a", 0, 1)])["usr_a"])
+    # Then the listed one gets the push, and the late one's hello already read past it
     assert len(push.messages_to("old")) == 1
-    assert len(push.messages_to("new")) == 1
+    assert push.messages_to("new") == []
+    assert feed.hello_saw is not None and feed.hello_saw >= 1
