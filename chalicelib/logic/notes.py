@@ -6,8 +6,12 @@ chooses whose data is touched: the store it opens is bound to that tenant.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Protocol, TypeVar
+
+from cachetools import LRUCache
 
 from chalicelib.dal.idempotency import IdempotentRunner, RemainingTime
 from chalicelib.dal.tenant_store import (
@@ -91,6 +95,29 @@ def refusal_for(write: NoteWrite, current: StoredNote | None) -> UserdbError | N
     return None
 
 
+class KnownMeta:
+    """Each tenant's `meta` as this process's last write left it: the next write is tried
+    on it without reading `meta` first (one request instead of two while a single
+    instance writes; a stale guess costs one refused transaction). Bounded, per process.
+    """
+
+    def __init__(self, max_tenants: int = 10_000) -> None:
+        self._metas: LRUCache[str, TenantMeta] = LRUCache(maxsize=max_tenants)
+        self._lock = threading.Lock()
+
+    def get(self, tenant_id: str) -> TenantMeta | None:
+        with self._lock:
+            return self._metas.get(tenant_id)
+
+    def after(self, tenant_id: str, committed: Committed) -> None:
+        with self._lock:
+            if isinstance(committed.write, TombstoneNote):
+                # A deletion also changed the tombstone ledger: read `meta` next time.
+                self._metas.pop(tenant_id, None)
+            else:
+                self._metas[tenant_id] = replace(committed.based_on, version=committed.version)
+
+
 class NoteService:
     """The notes rules; tenants, idempotency records and time are injected.
 
@@ -114,6 +141,7 @@ class NoteService:
         self._tombstone_days = tombstone_days
         self._reply_bytes = reply_item_bytes
         self._pause = pause
+        self._known = KnownMeta()
 
     def _with_store(self, tenant_id: str, action: Callable[[TenantStore], R]) -> R:
         try:
@@ -127,9 +155,13 @@ class NoteService:
             def explain(write: NoteWrite) -> UserdbError | None:
                 return refusal_for(write, store.get_note(write.note_id))
 
-            return commit_next_version(store, make_write, explain, pause=self._pause)
+            return commit_next_version(
+                store, make_write, explain, pause=self._pause, known=self._known.get(tenant_id)
+            )
 
-        return self._with_store(tenant_id, commit)
+        committed = self._with_store(tenant_id, commit)
+        self._known.after(tenant_id, committed)
+        return committed
 
     def list(self, tenant_id: str, query: ListNotesQuery) -> NotesPage:
         """Live notes in id order, `query.limit` at most, and the tenant's version."""

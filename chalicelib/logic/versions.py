@@ -53,15 +53,21 @@ def commit_next_version(
     *,
     attempts: int = MAX_ATTEMPTS,
     pause: Callable[[int], None] = jittered_pause,
+    known: TenantMeta | None = None,
 ) -> Committed:
     """Commit `make_write(meta)` as the tenant's next version.
 
+    `known` is a `meta` this process believes current (what its last write left):
+    the first attempt is made on it without reading `meta`. If it is stale, the
+    version condition refuses the write, nothing is written, and the loop reads.
     When the note's own condition fails, `explain_refusal` says why (an error
     to raise) or returns None when a concurrent write explains it (retry).
     TenantBusyError (429) after `attempts` lost races.
     """
     for attempt in range(attempts):
-        meta = store.read_meta()
+        guessed = known is not None
+        meta = known if known is not None else store.read_meta()
+        known = None
         write = make_write(meta)
         outcome = store.commit(write, meta.version)
         if outcome is CommitOutcome.COMMITTED:
@@ -70,5 +76,7 @@ def commit_next_version(
             refusal = explain_refusal(write)
             if refusal is not None:
                 raise refusal
-        pause(attempt)
+        if not guessed:
+            # A wrong guess lost no race: read and try again at once.
+            pause(attempt)
     raise TenantBusyError(retry_after=1)

@@ -85,3 +85,27 @@ def test_too_many_lost_races_is_a_429():
             store, lambda m: WRITE, lambda w: None, attempts=5, pause=lambda n: None
         )
     assert raised.value.status == 429 and raised.value.retry_after == 1
+
+
+def test_a_known_meta_is_tried_without_reading():
+    # Given this process's last write left the tenant at version 7
+    store = ScriptedStore([], [CommitOutcome.COMMITTED])
+    committed = commit_next_version(
+        store, lambda m: WRITE, lambda w: None, pause=lambda n: None, known=TenantMeta(version=7)
+    )
+    # Then the write is tried as version 8 with no read of `meta`
+    assert committed.version == 8
+    assert store.expected == [7]
+
+
+def test_a_stale_known_meta_costs_one_refused_try_and_no_pause():
+    # Given another instance wrote meanwhile (meta is at 9, not 7)
+    store = ScriptedStore([9], [CommitOutcome.STALE_VERSION, CommitOutcome.COMMITTED])
+    pauses: list[int] = []
+    committed = commit_next_version(
+        store, lambda m: WRITE, lambda w: None, pause=pauses.append, known=TenantMeta(version=7)
+    )
+    # Then the refused guess is followed at once by a read and a commit on the real version
+    assert store.expected == [7, 9]
+    assert committed.version == 10
+    assert pauses == []
