@@ -39,7 +39,13 @@ from chalicelib.logic.cursors import (
     encode_list_cursor,
     encode_sync_cursor,
 )
-from chalicelib.logic.sync import changes_since, committed_changes, encoded_size, to_note
+from chalicelib.logic.sync import (
+    SyncPage,
+    changes_since,
+    committed_changes,
+    encoded_size,
+    to_note,
+)
 from chalicelib.logic.tokens import new_id
 from chalicelib.logic.tombstones import ledger_change, tombstone_expiry
 from chalicelib.logic.versions import Committed, commit_next_version, jittered_pause
@@ -279,7 +285,17 @@ class NoteService:
         Exact changes (since, to] when possible, else a snapshot of live notes;
         `more` when `limit` or `max_bytes` stopped it (sync again from `to`).
         """
-        page = self._with_store(
+        return self._page(tenant_id, since, limit, max_bytes, None).changes
+
+    def _page(
+        self,
+        tenant_id: str,
+        since: int | None,
+        limit: int | None,
+        max_bytes: int | None,
+        snapshot_started_ms: int | None,
+    ) -> SyncPage:
+        return self._with_store(
             tenant_id,
             lambda store: changes_since(
                 store,
@@ -288,9 +304,9 @@ class NoteService:
                 tombstone_days=self._tombstone_days,
                 limit=limit,
                 max_bytes=max_bytes,
+                snapshot_started_ms=snapshot_started_ms,
             ),
         )
-        return page.changes
 
     def committed_changes(self, tenant_id: str, after: int, through: int) -> Changes:
         """Changes (after, through] a tenant's stream reported committed (the fan-out's read)."""
@@ -305,18 +321,7 @@ class NoteService:
         if query.cursor is not None:
             continuation = decode_sync_cursor(tenant_id, query.cursor)
             since, started = continuation.since, continuation.snapshot_started_ms
-        page = self._with_store(
-            tenant_id,
-            lambda store: changes_since(
-                store,
-                since,
-                now_ms=epoch_ms(self._clock),
-                tombstone_days=self._tombstone_days,
-                limit=query.limit,
-                max_bytes=self._reply_bytes,
-                snapshot_started_ms=started,
-            ),
-        )
+        page = self._page(tenant_id, since, query.limit, self._reply_bytes, started)
         cursor = encode_sync_cursor(tenant_id, page.continuation) if page.continuation else None
         changes = page.changes
         return SyncResponse(
