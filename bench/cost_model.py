@@ -28,8 +28,6 @@ import argparse
 import http.client
 import json
 import math
-import os
-import platform
 import re
 import statistics
 import threading
@@ -37,17 +35,16 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import websocket
 
 from bench.capacity_meter import Capacity, CapacityMeter
+from bench.harness import ResultFile, RuntimeOptions, local_runtime
+from infra.local.config import PROJECT_DIR
 from infra.local.dynamodb_local import DynamoDBLocalProcess
 from infra.local.ports import free_port
-from tests.integration.runtime_process import PROJECT_DIR, RuntimeProcess, start_runtime
-
-RESULTS = Path(__file__).resolve().parent / "results" / "cost_model.json"
+from tests.support.local_runtime import RuntimeProcess
 
 # us-east-1, on-demand list prices (x86_64 Lambda, Standard DynamoDB tables), no free tier.
 PRICES: dict[str, Any] = {
@@ -410,27 +407,24 @@ def print_table(results: list[dict[str, Any]]) -> None:
 
 
 def run(clients: list[int], writes: int, pings: int, note_bytes: int) -> dict[str, Any]:
-    load_before = os.getloadavg()[0]
     backend = DynamoDBLocalProcess("127.0.0.1", free_port(), data_dir=None)
     meter = CapacityMeter(backend.start())
-    runtime = None
     try:
-        meter_url = meter.start()
-        runtime = start_runtime(PROJECT_DIR, "--backend", "endpoint", "--endpoint", meter_url)
-        observer = Observer(runtime, meter)
-        text = ("note " * note_bytes)[:note_bytes]
-        results = []
-        for n in clients:
-            result = scenario(runtime, observer, clients=n, writes=writes, pings=pings, text=text)
-            result["cost"] = summarize(result)
-            results.append(result)
+        options = RuntimeOptions(backend="endpoint", extra_args=("--endpoint", meter.start()))
+        with local_runtime(options) as runtime:
+            observer = Observer(runtime, meter)
+            text = ("note " * note_bytes)[:note_bytes]
+            results = []
+            for n in clients:
+                result = scenario(
+                    runtime, observer, clients=n, writes=writes, pings=pings, text=text
+                )
+                result["cost"] = summarize(result)
+                results.append(result)
     finally:
-        if runtime is not None:
-            runtime.stop()
         meter.stop()
         backend.stop()
     return {
-        "benchmark": "cost_model",
         "prices": PRICES,
         "assumptions": {
             "tenancy": "silo (stage local)",
@@ -443,11 +437,6 @@ def run(clients: list[int], writes: int, pings: int, note_bytes: int) -> dict[st
             "X-Ray; DynamoDB Streams reads by Lambda are free",
             "durations": "this machine's, with DynamoDB Local on loopback: indicative only",
         },
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_average_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
-        },
         "results": results,
     }
 
@@ -459,11 +448,10 @@ def main() -> None:
     parser.add_argument("--pings", type=int, default=5, help="pings per client")
     parser.add_argument("--note-bytes", type=int, default=200)
     args = parser.parse_args()
+    record = ResultFile("cost_model")
     result = run(args.clients, args.writes, args.pings, args.note_bytes)
     print_table(result["results"])
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwrote {RESULTS.relative_to(PROJECT_DIR)}")
+    print(f"\nwrote {record.write(result).relative_to(PROJECT_DIR)}")
 
 
 if __name__ == "__main__":

@@ -8,19 +8,15 @@ Prints a table and writes bench/results/ddb_front_overhead.json.
 from __future__ import annotations
 
 import argparse
-import json
-import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import boto3
 
+from bench.harness import ResultFile, percentile, print_table, summary
 from infra.local.dynamodb_local import DynamoDBLocalProcess
 from infra.local.dynamodb_runtime import DynamoDBRuntime, DynamoDBRuntimeConfig
 from infra.local.ports import free_port
-
-RESULTS = Path(__file__).resolve().parent / "results" / "ddb_front_overhead.json"
 
 
 def client(url: str) -> Any:
@@ -33,20 +29,11 @@ def client(url: str) -> Any:
     )
 
 
-def percentiles(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "p50_ms": round(ordered[len(ordered) // 2], 3),
-        "p90_ms": round(ordered[int(len(ordered) * 0.9)], 3),
-        "p99_ms": round(ordered[int(len(ordered) * 0.99)], 3),
-        "mean_ms": round(statistics.fmean(ordered), 3),
-    }
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=2000)
     args = parser.parse_args()
+    record = ResultFile("ddb_front_overhead")
     backend = DynamoDBLocalProcess("127.0.0.1", free_port(), data_dir=None)
     backend_url = backend.start()
     front = DynamoDBRuntime(
@@ -86,20 +73,21 @@ def main() -> None:
     paired = [f - d for f, d in zip(times["front"], times["direct"], strict=True)]
     result = {
         "calls": args.calls,
-        "direct": percentiles(times["direct"]),
-        "front": percentiles(times["front"]),
-        "added_p50_ms": round(sorted(paired)[len(paired) // 2], 3),
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "direct": summary(times["direct"], digits=3),
+        "front": summary(times["front"], digits=3),
+        "added_p50_ms": round(percentile(paired, 0.5), 3),
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    path = record.write(result)
     print(f"GetItem via boto3, {args.calls} calls each, interleaved")
-    print(f"{'path':<24}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'mean ms':>9}")
-    for name in ("direct", "front"):
-        s = result[name]
-        print(f"{name:<24}{s['p50_ms']:>9}{s['p90_ms']:>9}{s['p99_ms']:>9}{s['mean_ms']:>9}")
+    print_table(
+        ["path", "p50 ms", "p90 ms", "p99 ms", "mean ms"],
+        [
+            [name, s["p50_ms"], s["p90_ms"], s["p99_ms"], s["mean_ms"]]
+            for name, s in (("direct", result["direct"]), ("front", result["front"]))
+        ],
+    )
     print(f"added by the front (median of paired differences): {result['added_p50_ms']} ms")
-    print(f"wrote {RESULTS}")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

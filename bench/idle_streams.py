@@ -8,17 +8,14 @@ Prints a table and writes bench/results/idle_streams.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time
 from pathlib import Path
 
-from tests.support.local_runtime import RuntimeProcess
+from bench.harness import ResultFile, RuntimeOptions, local_runtime, print_table
+from bench.stream_latency import APP_DIR, stream_table
 
-APP_DIR = Path(__file__).resolve().parents[1] / "tests" / "integration" / "apps" / "streams_app"
-RESULTS = Path(__file__).resolve().parent / "results" / "idle_streams.json"
-RESULTS_NO_TTL = RESULTS.with_name("idle_streams_no_ttl.json")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -47,15 +44,14 @@ def main() -> None:
     parser.add_argument("--no-ttl", action="store_true", help="tables without TTL")
     parser.add_argument("--safety-poll", type=float, default=30.0, help="--stream-safety-poll")
     args = parser.parse_args()
+    record = ResultFile("idle_streams_no_ttl" if args.no_ttl else "idle_streams")
     with tempfile.TemporaryDirectory() as folder:
-        runtime = RuntimeProcess(
-            APP_DIR,
-            Path(folder) / "data",
-            args=["--stream-safety-poll", str(args.safety_poll)],
-            env={"RECORDER_FILE": str(Path(folder) / "r")},
+        options = RuntimeOptions(
+            app_dir=APP_DIR,
+            extra_args=("--stream-safety-poll", str(args.safety_poll)),
+            env=(("RECORDER_FILE", str(Path(folder) / "r")),),
         )
-        runtime.start()
-        try:
+        with local_runtime(options) as runtime:
             [java] = runtime.children()
             pids = {"runtime": runtime.pid, "dynamodb-local": java}
             time.sleep(args.settle)
@@ -64,16 +60,7 @@ def main() -> None:
             started = time.monotonic()
             for n in range(args.tables):
                 table = f"tenant-{n:04d}"
-                arn = dynamodb.create_table(
-                    TableName=table,
-                    KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-                    BillingMode="PAY_PER_REQUEST",
-                    StreamSpecification={
-                        "StreamEnabled": True,
-                        "StreamViewType": "NEW_AND_OLD_IMAGES",
-                    },
-                )["TableDescription"]["LatestStreamArn"]
+                arn = stream_table(dynamodb, table)
                 if not args.no_ttl:
                     dynamodb.update_time_to_live(
                         TableName=table,
@@ -88,8 +75,6 @@ def main() -> None:
             provisioning_s = time.monotonic() - started
             time.sleep(args.settle)
             loaded = idle_cpu(pids, args.seconds)
-        finally:
-            runtime.stop()
     result = {
         "tables": args.tables,
         "ttl": not args.no_ttl,
@@ -98,11 +83,8 @@ def main() -> None:
         "provisioning_s": round(provisioning_s, 1),
         "cpu_percent_no_tables": empty,
         "cpu_percent_with_tables": loaded,
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    path = RESULTS_NO_TTL if args.no_ttl else RESULTS
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    path = record.write(result)
     print(
         f"idle CPU (% of one core) over {args.seconds:.0f} s; {args.tables} tables, "
         + (
@@ -111,9 +93,10 @@ def main() -> None:
             else "each with a stream, TTL and an event source mapping"
         )
     )
-    print(f"{'process':<18}{'no tables':>12}{f'{args.tables} tables':>14}")
-    for name in pids:
-        print(f"{name:<18}{empty[name]:>12}{loaded[name]:>14}")
+    print_table(
+        ["process", "no tables", f"{args.tables} tables"],
+        [[name, empty[name], loaded[name]] for name in pids],
+    )
     print(f"(made the {args.tables} tables and mappings in {provisioning_s:.1f} s)")
     print(f"wrote {path}")
 

@@ -18,9 +18,6 @@ Prints a table and writes bench/results/sdk_live[-<backend>].json.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import tempfile
 import threading
 import time
@@ -28,10 +25,9 @@ from pathlib import Path
 from typing import Any
 
 import userdb
-from bench.notes_api import summary
-from tests.integration.runtime_process import PROJECT_DIR, start_runtime
+from bench.harness import ResultFile, local_runtime, summary
+from tests.support.local_runtime import RuntimeProcess
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 PASSWORD = "bench password 1"  # noqa: S105 - a throwaway local account
 WAIT_S = 60.0
 
@@ -65,11 +61,14 @@ class Follower:
 
 
 def run(backend: str, writes: int, burst: int) -> dict[str, Any]:
-    load_before = os.getloadavg()[0]
-    runtime = start_runtime(PROJECT_DIR, "--backend", backend)
+    with local_runtime(backend=backend) as runtime:
+        return measure(runtime, writes, burst)
+
+
+def measure(runtime: RuntimeProcess, writes: int, burst: int) -> dict[str, Any]:
     base, ws = f"http://127.0.0.1:{runtime.port}", f"ws://127.0.0.1:{runtime.ws_port}/"
-    folder = Path(tempfile.mkdtemp(prefix="userdb-bench-"))
-    try:
+    with tempfile.TemporaryDirectory(prefix="userdb-bench-") as temporary:
+        folder = Path(temporary)
         writer = userdb.Client(base, ws, None)
         email = f"bench-{time.time_ns()}@example.com"
         writer.signup(email, PASSWORD, "Bench")
@@ -124,20 +123,12 @@ def run(backend: str, writes: int, burst: int) -> dict[str, Any]:
             "held": len(fresh.live.notes()),
         }
         fresh.live.close()
-    finally:
-        runtime.stop()
     return {
-        "bench": "sdk_live",
-        "backend": backend,
+        "backend": runtime.backend,
         "latency_write_to_other_client": summary(latencies),
         "burst": burst_result,
         "resume_from_state_folder": resume_result,
         "cold_start": cold_result,
-        "machine": {
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "load_average_before": round(load_before, 2),
-        },
     }
 
 
@@ -147,6 +138,8 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=200)
     parser.add_argument("--burst", type=int, default=300)
     args = parser.parse_args()
+    suffix = "" if args.backend == "moto" else f"-{args.backend}"
+    record = ResultFile(f"sdk_live{suffix}")
     result = run(args.backend, args.writes, args.burst)
     latency = result["latency_write_to_other_client"]
     print(f"sdk_live on {args.backend}")
@@ -168,9 +161,7 @@ def main() -> None:
     print(
         f"| cold start, {cold['notes']} notes | {cold['snapshot_ms']} ms to hold {cold['held']} |"
     )
-    suffix = "" if args.backend == "moto" else f"-{args.backend}"
-    RESULTS_DIR.mkdir(exist_ok=True)
-    (RESULTS_DIR / f"sdk_live{suffix}.json").write_text(json.dumps(result, indent=2) + "\n")
+    print(f"wrote {record.write(result)}")
 
 
 if __name__ == "__main__":

@@ -16,33 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
+from bench.harness import ResultFile, RuntimeOptions, local_runtime, print_table, summary
 from tests.support.local_runtime import RuntimeProcess
 
 APP_DIR = Path(__file__).resolve().parents[1] / "tests" / "integration" / "apps" / "streams_app"
-RESULTS = Path(__file__).resolve().parent / "results" / "stream_latency.json"
-
-
-def summary(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-
-    def pick(q: float) -> float:
-        return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
-
-    return {
-        "n": len(ordered),
-        "p50_ms": pick(0.50),
-        "p90_ms": pick(0.90),
-        "p99_ms": pick(0.99),
-        "max_ms": round(ordered[-1], 2),
-        "mean_ms": round(statistics.fmean(ordered), 2),
-    }
 
 
 class Tail:
@@ -76,18 +59,24 @@ class Tail:
         return self.seen[key]
 
 
-def measure(
-    runtime: RuntimeProcess, tail: Tail, writes: int, spacing_s: float, label: str
-) -> dict[str, Any]:
-    dynamodb = runtime.client("dynamodb")
-    table = f"bench-{uuid.uuid4().hex[:8]}"
-    stream_arn = dynamodb.create_table(
+def stream_table(dynamodb: Any, table: str) -> str:
+    """A table keyed by `pk` with a NEW_AND_OLD_IMAGES stream; its stream ARN."""
+    description = dynamodb.create_table(
         TableName=table,
         KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
         StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"},
-    )["TableDescription"]["LatestStreamArn"]
+    )["TableDescription"]
+    return str(description["LatestStreamArn"])
+
+
+def measure(
+    runtime: RuntimeProcess, tail: Tail, writes: int, spacing_s: float, label: str
+) -> dict[str, Any]:
+    dynamodb = runtime.client("dynamodb")
+    table = f"bench-{uuid.uuid4().hex[:8]}"
+    stream_arn = stream_table(dynamodb, table)
     runtime.client("lambda").create_event_source_mapping(
         EventSourceArn=stream_arn,
         FunctionName="streams-test-local-recorder",
@@ -126,56 +115,44 @@ def main() -> None:
     parser.add_argument("--writes", type=int, default=200)
     parser.add_argument("--stream-interval", type=int, default=100)
     args = parser.parse_args()
+    suffix = "" if args.backend == "dynamodb-local" else f"_{args.backend}"
+    record = ResultFile(f"stream_latency{suffix}")
     with tempfile.TemporaryDirectory() as folder:
         recorder = Path(folder) / "recorded.jsonl"
-        runtime = RuntimeProcess(
-            APP_DIR,
-            Path(folder) / "data",
+        options = RuntimeOptions(
+            app_dir=APP_DIR,
             backend=args.backend,
-            args=["--stream-interval", str(args.stream_interval)],
-            env={"RECORDER_FILE": str(recorder)},
+            stream_interval_ms=args.stream_interval,
+            env=(("RECORDER_FILE", str(recorder)),),
         )
-        started = time.monotonic()
-        runtime.start()
-        startup_s = time.monotonic() - started
-        reported = next((line for line in runtime.output if "up in" in line), "").strip()
-        try:
+        with local_runtime(options) as runtime:
+            reported = next((line for line in runtime.output if "up in" in line), "").strip()
             tail = Tail(recorder)
             quiet = measure(runtime, tail, args.writes, 0.15, "quiet")
             burst = measure(runtime, tail, args.writes, 0.01, "burst")
-        finally:
-            runtime.stop()
     result = {
         "backend": args.backend,
         "stream_interval_ms": args.stream_interval,
-        "startup_s": round(startup_s, 2),
+        "startup_s": round(runtime.started_in_s, 2),
         "startup_reported": reported,
         "leading_edge": quiet,
         "burst": burst,
-        "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    path = (
-        RESULTS
-        if args.backend == "dynamodb-local"
-        else RESULTS.with_stem(f"stream_latency_{args.backend}")
-    )
-    path.parent.mkdir(exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + "\n")
+    path = record.write(result)
     print(
         f"backend {args.backend}, stream interval {args.stream_interval} ms, "
-        f"start-up {startup_s:.2f} s until listening ({reported})"
+        f"start-up {runtime.started_in_s:.2f} s until healthy ({reported})"
     )
-    print(f"{'scenario':<34}{'n':>5}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'max ms':>9}")
     rows = [
         ("write -> handler, quiet stream", quiet["write_to_handler"]),
         ("write -> handler, burst (10 ms)", burst["write_to_handler"]),
         ("  of which after PutItem answered", quiet["put_answered_to_handler"]),
         ("PutItem through the front", quiet["put_item"]),
     ]
-    for name, s in rows:
-        print(
-            f"{name:<34}{s['n']:>5}{s['p50_ms']:>9}{s['p90_ms']:>9}{s['p99_ms']:>9}{s['max_ms']:>9}"
-        )
+    print_table(
+        ["scenario", "n", "p50 ms", "p90 ms", "p99 ms", "max ms"],
+        [[name, s["n"], s["p50_ms"], s["p90_ms"], s["p99_ms"], s["max_ms"]] for name, s in rows],
+    )
     print(f"wrote {path}")
 
 
