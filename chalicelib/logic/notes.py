@@ -6,8 +6,10 @@ chooses whose data is touched: the store it opens is bound to that tenant.
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Protocol, TypeVar
 
@@ -124,6 +126,32 @@ class KnownMeta:
                 self._metas[tenant_id] = replace(committed.based_on, version=committed.version)
 
 
+class WriteTurns:
+    """One lock per tenant: this process's writes to a tenant take turns instead of racing.
+
+    Of writes that race on `meta` only one commits; each other pays a refused
+    transaction, a read and a backoff, so racing threads write slower than one
+    (and may run out of attempts: 429). A Lambda instance serves one request at a
+    time and never waits here; a process that serves many at once does.
+    """
+
+    def __init__(self) -> None:
+        # Locks live while someone holds or waits on them: no bound needed.
+        self._locks: weakref.WeakValueDictionary[str, threading.Lock] = (
+            weakref.WeakValueDictionary()
+        )
+        self._guard = threading.Lock()
+
+    @contextlib.contextmanager
+    def turn(self, tenant_id: str) -> Iterator[None]:
+        with self._guard:
+            lock = self._locks.get(tenant_id)
+            if lock is None:
+                lock = self._locks[tenant_id] = threading.Lock()
+        with lock:
+            yield
+
+
 class NoteService:
     """The notes rules; tenants, idempotency records and time are injected.
 
@@ -148,6 +176,7 @@ class NoteService:
         self._reply_bytes = reply_item_bytes
         self._pause = pause
         self._known = KnownMeta()
+        self._turns = WriteTurns()
 
     def _with_store(self, tenant_id: str, action: Callable[[TenantStore], R]) -> R:
         try:
@@ -165,8 +194,9 @@ class NoteService:
                 store, make_write, explain, pause=self._pause, known=self._known.get(tenant_id)
             )
 
-        committed = self._with_store(tenant_id, commit)
-        self._known.after(tenant_id, committed)
+        with self._turns.turn(tenant_id):
+            committed = self._with_store(tenant_id, commit)
+            self._known.after(tenant_id, committed)
         return committed
 
     def list(self, tenant_id: str, query: ListNotesQuery) -> NotesPage:
