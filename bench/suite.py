@@ -1,0 +1,398 @@
+"""`make bench`: every benchmark of issue 9 in one run, one table, one JSON file.
+
+Parts (each can run alone: `python -m bench --only realtime`):
+  session     session validation, cache hit and miss          (bench/session_validation.py)
+  realtime    REST write -> other clients, 1/10/100 clients    (bench/realtime_latency.py)
+  bursts      1,000 writes offered in 1 s; the 200-write burst (bench/realtime_latency.py)
+  capacity    idle connections held, memory per connection     (bench/capacity.py)
+  cold-start  import app, first request, runtime start         (bench/cold_start.py)
+  notes       POST /notes                                      (bench/notes_api.py)
+  intervals   the stream interval's trade, 25/50/100/250 ms    (bench/stream_interval.py)
+All on DynamoDB Local with the default stream interval (100 ms) unless said; floors
+(bench/floors.py) are measured in the same run. Prints the table (measure, result,
+floor, target, met?) and writes bench/results/bench.json (bench-PART.json for --only).
+
+    .venv/bin/python -m bench [--only PART ...] [--tiny] [--results-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import capacity, cold_start, notes_api, session_validation, stream_interval
+from bench.floors import (
+    TenantShapedTable,
+    broadcast_server,
+    measure_broadcast,
+    measure_write_to_stream,
+)
+from bench.harness import (
+    DEFAULT_STREAM_INTERVAL_MS,
+    RESULTS_DIR,
+    ResultFile,
+    dynamodb_clients,
+    format_table,
+    load_average,
+    local_runtime,
+)
+from bench.realtime_latency import measure_bursts, measure_latency
+from bench.report import Figure, render
+from tests.support.local_runtime import RuntimeProcess
+
+PARTS = ("session", "realtime", "bursts", "capacity", "cold-start", "notes", "intervals")
+
+# The issue's targets (the Cloudflare template's figures, beaten).
+SINGLE_WRITE_P50_MS = 20.0
+SINGLE_WRITE_P99_MS = 60.0
+EVERY_50_MS_P50_MS = 60.0
+BURST_200_MESSAGES = 30
+BURST_200_KB = 33.0
+POST_NOTES_P50_MS = 11.6
+
+
+@dataclass(frozen=True)
+class Scale:
+    """How much of each measure a run makes."""
+
+    session_hits: int = 20_000
+    session_misses: int = 300
+    client_counts: tuple[int, ...] = (1, 10, 100)
+    spaced_writes: int = 30
+    paced_writes: int = 80
+    floor_writes: int = 50
+    floor_broadcasts: int = 40
+    big_burst: int = 1000
+    big_burst_rate_per_s: float = 1000.0
+    small_burst: int = 200
+    burst_clients: int = 5
+    writer_threads: int = 8
+    idle_connections: int = 10_000
+    cold_starts: int = 5
+    note_creates: int = 300
+    note_lists: int = 50
+    intervals_ms: tuple[int, ...] = (25, 50, 100, 250)
+    interval_spaced_writes: int = 15
+    interval_paced_writes: int = 40
+
+
+# A run of every part in seconds: the smoke test's, so the scripts cannot rot unseen.
+TINY = Scale(
+    session_hits=200,
+    session_misses=5,
+    client_counts=(2,),
+    spaced_writes=3,
+    paced_writes=3,
+    floor_writes=3,
+    floor_broadcasts=3,
+    big_burst=10,
+    big_burst_rate_per_s=100.0,
+    small_burst=5,
+    burst_clients=2,
+    writer_threads=2,
+    idle_connections=20,
+    cold_starts=1,
+    note_creates=5,
+    note_lists=2,
+    intervals_ms=(DEFAULT_STREAM_INTERVAL_MS,),
+    interval_spaced_writes=2,
+    interval_paced_writes=2,
+)
+
+
+@dataclass
+class Outcome:
+    """What the parts found: rows of the final table and the details behind them."""
+
+    figures: list[Figure] = field(default_factory=list)
+    details: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _ms(stats: dict[str, Any], key: str = "p50") -> float:
+    return float(stats[f"{key}_ms"])
+
+
+def run_session(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> None:
+    found = session_validation.measure(runtime, scale.session_hits, scale.session_misses)
+    outcome.details["session_validation"] = found
+    outcome.figures.extend(session_validation.figures(found))
+
+
+def realtime_floors(runtime: RuntimeProcess, scale: Scale) -> dict[str, Any]:
+    """DynamoDB's write -> GetRecords, and the bare broadcast with each number of clients."""
+    table = TenantShapedTable(*dynamodb_clients(runtime))
+    try:
+        stream = measure_write_to_stream(table, scale.floor_writes)
+    finally:
+        table.delete()
+    with broadcast_server() as server:
+        broadcasts = {
+            str(count): measure_broadcast(server, count, scale.floor_broadcasts)
+            for count in scale.client_counts
+        }
+    return {"dynamodb": stream, "broadcast": broadcasts}
+
+
+def run_realtime(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> None:
+    floors = realtime_floors(runtime, scale)
+    latency = measure_latency(
+        runtime, list(scale.client_counts), scale.spaced_writes, scale.paced_writes
+    )
+    outcome.details["realtime_floors"] = floors
+    outcome.details["realtime"] = latency
+    to_stream = floors["dynamodb"]["transact"]["write_to_get_records"]
+    for count in scale.client_counts:
+        runs, broadcast = latency[str(count)], floors["broadcast"][str(count)]["delivery"]
+        floor_is = (
+            f"note transaction -> GetRecords + bare websockets broadcast to {count} client(s)"
+        )
+
+        def floor(key: str, broadcast: dict[str, Any] = broadcast) -> float:
+            return round(_ms(to_stream, key) + _ms(broadcast, key), 2)
+
+        first = count == scale.client_counts[0]
+        single, paced = runs["single_writes"]["latency"], runs["every_50_ms"]["latency"]
+        label = f"{count} client{'s' if count > 1 else ''}"
+        outcome.figures += [
+            Figure(
+                f"single write -> {label}, p50",
+                _ms(single),
+                "ms",
+                floor("p50"),
+                floor_is,
+                SINGLE_WRITE_P50_MS if first else None,
+            ),
+            Figure(
+                f"single write -> {label}, p99",
+                _ms(single, "p99"),
+                "ms",
+                floor("p99"),
+                floor_is,
+                SINGLE_WRITE_P99_MS if first else None,
+            ),
+            Figure(
+                f"writes 50 ms apart -> {label}, p50",
+                _ms(paced),
+                "ms",
+                floor("p50"),
+                floor_is,
+                EVERY_50_MS_P50_MS if first else None,
+            ),
+        ]
+    widest = str(max(scale.client_counts))
+    rate = latency[widest]["single_writes"].get("deliveries_per_s")
+    floor_rate = floors["broadcast"][widest].get("deliveries_per_s")
+    if rate and floor_rate:
+        outcome.figures.append(
+            Figure(
+                f"fan-out deliveries/s, {widest} clients of one user",
+                rate["p50_per_s"],
+                "/s",
+                floor_rate["p50_per_s"],
+                f"bare websockets broadcast to {widest} clients",
+            )
+        )
+
+
+def run_bursts(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> None:
+    found = measure_bursts(
+        runtime,
+        [(scale.big_burst, scale.big_burst_rate_per_s), (scale.small_burst, None)],
+        scale.burst_clients,
+        scale.writer_threads,
+    )
+    outcome.details["bursts"] = found
+    big, small = found[str(scale.big_burst)], found[str(scale.small_burst)]
+    notes_once = "each note's JSON sent once"
+    offered = (
+        f"{scale.big_burst} writes offered in {scale.big_burst / scale.big_burst_rate_per_s:g} s"
+    )
+    outcome.figures += [
+        Figure(f"{offered}: writes/s taken", big["achieved_per_s"], "/s"),
+        Figure(f"{offered}: messages per client", big["messages_per_client"], ""),
+        Figure(
+            f"{offered}: KB per client",
+            big["bytes_per_client"] / 1000,
+            "KB",
+            big["notes_bytes"] / 1000,
+            notes_once,
+        ),
+        Figure(
+            f"{offered}: last write -> all converged",
+            big["last_write_to_all_converged_ms"],
+            "ms",
+        ),
+        Figure(
+            f"{scale.small_burst}-write burst: messages per client",
+            small["messages_per_client"],
+            "",
+            target=BURST_200_MESSAGES,
+        ),
+        Figure(
+            f"{scale.small_burst}-write burst: KB per client",
+            small["bytes_per_client"] / 1000,
+            "KB",
+            small["notes_bytes"] / 1000,
+            notes_once,
+            BURST_200_KB,
+        ),
+    ]
+
+
+def run_capacity(scale: Scale, outcome: Outcome) -> None:
+    found = capacity.measure(scale.idle_connections)
+    outcome.details["capacity"] = found
+    gateway, bare = found["gateway"], found["floor_bare_websockets"]
+    floor_is = "bare websockets server, same connections"
+    outcome.figures += [
+        Figure(
+            "idle WebSocket connections held by the gateway",
+            gateway["held"],
+            "",
+            bare["held"],
+            floor_is,
+            capacity.TARGET_CONNECTIONS,
+            at_least=True,
+        ),
+        Figure(
+            "memory per idle connection",
+            gateway["kib_per_connection"],
+            "KiB",
+            bare["kib_per_connection"],
+            floor_is,
+        ),
+        Figure(
+            "connections opened per second",
+            gateway["connects_per_s"],
+            "/s",
+            bare["connects_per_s"],
+            floor_is,
+        ),
+    ]
+
+
+def run_cold_start(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> None:
+    found = cold_start.measure(runtime, scale.cold_starts)
+    outcome.details["cold_start"] = found
+    outcome.figures += [
+        Figure(
+            "import app (fresh interpreter)",
+            found["import_app_ms"],
+            "ms",
+            found["import_floor_third_party_ms"],
+            "importing the same third-party modules alone",
+        ),
+        Figure(
+            "first request after import (GET /notes)",
+            found["first_request_ms"],
+            "ms",
+            found["first_request_floor_get_item_ms"],
+            "a new boto3 client's first GetItem",
+        ),
+        Figure(
+            "runtime start -> GET /api/health 200",
+            found["runtime_start_s"],
+            "s",
+            found["runtime_start_floor_dynamodb_local_s"],
+            "DynamoDB Local's JVM alone",
+        ),
+    ]
+
+
+def run_notes(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> None:
+    found = notes_api.measure(runtime, scale.note_creates, scale.note_lists, 50)
+    outcome.details["notes_api"] = found
+    create, floor = found["create"], found["create_floor_transact_write_items"]
+    floor_is = "raw TransactWriteItems (meta + note), same DynamoDB port"
+    outcome.figures += [
+        Figure("POST /notes, p50", _ms(create), "ms", _ms(floor), floor_is, POST_NOTES_P50_MS),
+        Figure("POST /notes, p99", _ms(create, "p99"), "ms", _ms(floor, "p99"), floor_is),
+    ]
+
+
+def run_intervals(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> None:
+    plan = stream_interval.IntervalPlan(
+        scale.interval_spaced_writes,
+        scale.interval_paced_writes,
+        scale.small_burst,
+        scale.writer_threads,
+    )
+    outcome.details["stream_interval"] = stream_interval.measure(
+        list(scale.intervals_ms), plan, shared={DEFAULT_STREAM_INTERVAL_MS: runtime}
+    )
+
+
+ON_RUNTIME: dict[str, Callable[[RuntimeProcess, Scale, Outcome], None]] = {
+    "session": run_session,
+    "realtime": run_realtime,
+    "bursts": run_bursts,
+    "cold-start": run_cold_start,
+    "notes": run_notes,
+    "intervals": run_intervals,
+}
+
+
+@contextlib.contextmanager
+def _main_runtime(needed: bool) -> Iterator[RuntimeProcess | None]:
+    if not needed:
+        yield None
+        return
+    with local_runtime() as runtime:
+        yield runtime
+
+
+def run(parts: list[str], scale: Scale, results_dir: Path = RESULTS_DIR) -> Outcome:
+    """Run `parts` in order on one runtime (DynamoDB Local, default interval)."""
+    name = "bench" if list(parts) == list(PARTS) else "bench-" + "-".join(parts)
+    record = ResultFile(name, results_dir)
+    outcome = Outcome()
+    with _main_runtime(any(part in ON_RUNTIME for part in parts)) as runtime:
+        for part in parts:
+            started = time.monotonic()
+            print(f"[{part}] running (load {load_average()[0]})", flush=True)
+            if part == "capacity":
+                run_capacity(scale, outcome)
+            else:
+                assert runtime is not None
+                ON_RUNTIME[part](runtime, scale, outcome)
+            outcome.seconds[part] = round(time.monotonic() - started, 1)
+            print(f"[{part}] done in {outcome.seconds[part]} s", flush=True)
+    path = record.write(
+        {
+            "backend": "dynamodb-local",
+            "stream_interval_ms": DEFAULT_STREAM_INTERVAL_MS,
+            "parts": list(parts),
+            "scale": asdict(scale),
+            "part_seconds": outcome.seconds,
+            "figures": [figure.to_json() for figure in outcome.figures],
+            **outcome.details,
+        }
+    )
+    print()
+    print(render(outcome.figures))
+    if "stream_interval" in outcome.details:
+        print()
+        headers, rows = stream_interval.table_rows(outcome.details["stream_interval"])
+        print(format_table(headers, rows))
+    print(f"\nwrote {path}")
+    return outcome
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=PARTS, help="these parts alone")
+    parser.add_argument("--tiny", action="store_true", help="a few samples of each (smoke test)")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    args = parser.parse_args()
+    parts = [part for part in PARTS if part in (args.only or PARTS)]
+    run(parts, TINY if args.tiny else Scale(), args.results_dir)
+
+
+if __name__ == "__main__":
+    main()
