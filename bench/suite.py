@@ -1,4 +1,4 @@
-"""`make bench`: every benchmark of issue 9 in one run, one table, one JSON file.
+"""`make bench`: every benchmark in one run, one table, one JSON file.
 
 Parts (each can run alone: `python -m bench --only realtime`):
   session     session validation, cache hit and miss          (bench/session_validation.py)
@@ -10,7 +10,8 @@ Parts (each can run alone: `python -m bench --only realtime`):
   intervals   the stream interval's trade, 25/50/100/250 ms    (bench/stream_interval.py)
 All on DynamoDB Local with the default stream interval (100 ms) unless said; floors
 (bench/floors.py) are measured in the same run. Prints the table (measure, result,
-floor, target, met?) and writes bench/results/bench.json (bench-PART.json for --only).
+floor, target, met?) and writes bench/results/bench.json (bench-PART.json for --only,
+with -tiny for --tiny, which git ignores).
 
     .venv/bin/python -m bench [--only PART ...] [--tiny] [--results-dir DIR]
 """
@@ -47,13 +48,17 @@ from tests.support.local_runtime import RuntimeProcess
 
 PARTS = ("session", "realtime", "bursts", "capacity", "cold-start", "notes", "intervals")
 
-# The issue's targets (the Cloudflare template's figures, beaten).
+# The targets (the Cloudflare template's figures, beaten). Each holds for the measure it
+# names: a row gets its target only when the run measures that (one client, 200 writes,
+# 10,000 connections), so a smaller run, as --tiny, shows no "met?" it did not earn.
 SINGLE_WRITE_P50_MS = 20.0
 SINGLE_WRITE_P99_MS = 60.0
 EVERY_50_MS_P50_MS = 60.0
 BURST_200_MESSAGES = 30
 BURST_200_KB = 33.0
 POST_NOTES_P50_MS = 11.6
+TARGET_CLIENTS = 1
+TARGET_BURST = 200
 
 
 @dataclass(frozen=True)
@@ -156,7 +161,7 @@ def run_realtime(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> Non
         def floor(key: str, broadcast: dict[str, Any] = broadcast) -> float:
             return round(_ms(to_stream, key) + _ms(broadcast, key), 2)
 
-        first = count == scale.client_counts[0]
+        targeted = count == TARGET_CLIENTS
         single, paced = runs["single_writes"]["latency"], runs["every_50_ms"]["latency"]
         label = f"{count} client{'s' if count > 1 else ''}"
         outcome.figures += [
@@ -166,7 +171,7 @@ def run_realtime(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> Non
                 "ms",
                 floor("p50"),
                 floor_is,
-                SINGLE_WRITE_P50_MS if first else None,
+                SINGLE_WRITE_P50_MS if targeted else None,
             ),
             Figure(
                 f"single write -> {label}, p99",
@@ -174,7 +179,7 @@ def run_realtime(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> Non
                 "ms",
                 floor("p99"),
                 floor_is,
-                SINGLE_WRITE_P99_MS if first else None,
+                SINGLE_WRITE_P99_MS if targeted else None,
             ),
             Figure(
                 f"writes 50 ms apart -> {label}, p50",
@@ -182,7 +187,7 @@ def run_realtime(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> Non
                 "ms",
                 floor("p50"),
                 floor_is,
-                EVERY_50_MS_P50_MS if first else None,
+                EVERY_50_MS_P50_MS if targeted else None,
             ),
         ]
     widest = str(max(scale.client_counts))
@@ -211,8 +216,9 @@ def run_bursts(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> None:
     big, small = found[str(scale.big_burst)], found[str(scale.small_burst)]
     notes_once = "each note's JSON sent once"
     offered = (
-        f"{scale.big_burst} writes offered in {scale.big_burst / scale.big_burst_rate_per_s:g} s"
+        f"{scale.big_burst:,} writes offered in {scale.big_burst / scale.big_burst_rate_per_s:g} s"
     )
+    targeted = scale.small_burst == TARGET_BURST
     outcome.figures += [
         Figure(f"{offered}: writes/s taken", big["achieved_per_s"], "/s"),
         Figure(f"{offered}: messages per client", big["messages_per_client"], ""),
@@ -232,7 +238,7 @@ def run_bursts(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> None:
             f"{scale.small_burst}-write burst: messages per client",
             small["messages_per_client"],
             "",
-            target=BURST_200_MESSAGES,
+            target=BURST_200_MESSAGES if targeted else None,
         ),
         Figure(
             f"{scale.small_burst}-write burst: KB per client",
@@ -240,7 +246,7 @@ def run_bursts(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> None:
             "KB",
             small["notes_bytes"] / 1000,
             notes_once,
-            BURST_200_KB,
+            BURST_200_KB if targeted else None,
         ),
     ]
 
@@ -257,7 +263,9 @@ def run_capacity(scale: Scale, outcome: Outcome) -> None:
             "",
             bare["held"],
             floor_is,
-            capacity.TARGET_CONNECTIONS,
+            capacity.TARGET_CONNECTIONS
+            if scale.idle_connections >= capacity.TARGET_CONNECTIONS
+            else None,
             at_least=True,
         ),
         Figure(
@@ -347,9 +355,15 @@ def _main_runtime(needed: bool) -> Iterator[RuntimeProcess | None]:
         yield runtime
 
 
+def result_name(parts: list[str], scale: Scale) -> str:
+    """bench, bench-PART-..., and -tiny for the smoke scale (not to be taken for a run)."""
+    name = "bench" if list(parts) == list(PARTS) else "bench-" + "-".join(parts)
+    return name + ("-tiny" if scale == TINY else "")
+
+
 def run(parts: list[str], scale: Scale, results_dir: Path = RESULTS_DIR) -> Outcome:
     """Run `parts` in order on one runtime (DynamoDB Local, default interval)."""
-    name = "bench" if list(parts) == list(PARTS) else "bench-" + "-".join(parts)
+    name = result_name(parts, scale)
     record = ResultFile(name, results_dir)
     outcome = Outcome()
     with _main_runtime(any(part in ON_RUNTIME for part in parts)) as runtime:
