@@ -10,7 +10,7 @@ DDB_LOCAL_DIR := .cache/dynamodb-local
 DDB_LOCAL_STAMP := $(DDB_LOCAL_DIR)/.v$(DDB_LOCAL_VERSION)
 RUN_ARGS ?=
 
-.PHONY: help venv run test lint typecheck pytest fmt dynamodb-local clean package policies test-localstack
+.PHONY: help venv run test lint typecheck pytest fmt dynamodb-local clean package policies test-localstack bench
 
 help:
 	@echo "make run      start the local stack (web + REST :8000, WebSocket :8001, DynamoDB :8002)"
@@ -19,6 +19,7 @@ help:
 	@echo "make clean    remove .venv, .cache and local data"
 	@echo "make package  STAGE=dev: the stage's SAM template in out/STAGE/, checked by cfn-lint"
 	@echo "make test-localstack  the integration suite on LocalStack's DynamoDB (localhost:4566)"
+	@echo "make bench    the benchmarks against their floors (docs/benchmarks.md; BENCH_ARGS='--tiny')"
 
 venv: $(STAMP)
 
@@ -91,3 +92,10 @@ test-localstack: $(STAMP)
 	@$(BIN)/python -m tests.support.backend_choice --check $(LOCALSTACK_ENDPOINT)
 	USERDB_TEST_BACKEND=endpoint USERDB_TEST_ENDPOINT=$(LOCALSTACK_ENDPOINT) \
 		$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+# The benchmarks (docs/benchmarks.md): a table on screen, JSON under bench/results/.
+# A full run takes a quiet machine and several minutes; BENCH_ARGS='--tiny' or '--only PART'.
+BENCH_ARGS ?=
+
+bench: $(STAMP) dynamodb-local
+	$(BIN)/python -m bench $(BENCH_ARGS)
