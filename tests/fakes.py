@@ -128,7 +128,7 @@ class InMemoryTenantStore:
             live = current is not None and not current.deleted
             version = expected_version + 1
             if isinstance(write, PutNote):
-                if live:
+                if live or (current is not None and not write.over_tombstone):
                     return CommitOutcome.NOTE_CONDITION
                 self.notes[write.note_id] = StoredNote(
                     write.note_id, version, write.text, write.now_ms, write.now_ms

@@ -73,11 +73,13 @@ class LedgerChange:
 
 @dataclass(frozen=True)
 class PutNote:
-    """Create a note; allowed where no note or only a tombstone has this id."""
+    """Create a note; allowed where no note or only a tombstone has this id (no note at
+    all without `over_tombstone`)."""
 
     note_id: str
     text: str
     now_ms: int
+    over_tombstone: bool = True
 
 
 @dataclass(frozen=True)
@@ -264,7 +266,9 @@ class DynamoTenantStore:
                 items.deleted.remove(),
                 items.expires.remove(),
             ]
-            condition = items.pk.does_not_exist() | (items.deleted == True)  # noqa: E712
+            condition = items.pk.does_not_exist()
+            if write.over_tombstone:
+                condition |= items.deleted == True  # noqa: E712
             tx.update(note, actions=created, condition=condition)
             return
         condition = items.pk.exists() & items.deleted.does_not_exist()

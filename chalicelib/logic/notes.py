@@ -48,7 +48,7 @@ from chalicelib.logic.sync import (
     encoded_size,
     to_note,
 )
-from chalicelib.logic.tokens import new_id
+from chalicelib.logic.tokens import derived_id, new_id
 from chalicelib.logic.tombstones import ledger_change, tombstone_expiry
 from chalicelib.logic.versions import Committed, commit_next_version, jittered_pause
 from chalicelib.models.notes import (
@@ -95,7 +95,8 @@ def refusal_for(write: NoteWrite, current: StoredNote | None) -> UserdbError | N
     """Why the store refused `write` given the note as it is now (None: a race, retry)."""
     live = current is not None and not current.deleted
     if isinstance(write, PutNote):
-        return NoteExistsError() if live else None
+        taken = live or (current is not None and not write.over_tombstone)
+        return NoteExistsError() if taken else None
     if current is None or not live:
         return NotFoundError("No such note.")
     if write.if_version is not None and current.version != write.if_version:
@@ -235,19 +236,45 @@ class NoteService:
         """
         check_text_size(request.text)
         if idempotency_key is None:
-            return self._create(tenant_id, request)
+            return self._create(tenant_id, request.id or new_id("note"), request.text)
         return self._idempotency.once(
             CREATE_OPERATION,
             scope=tenant_id,
             key=idempotency_key,
             request=request.model_dump(mode="json"),
             result_type=Note,
-            operation=lambda: self._create(tenant_id, request),
+            operation=lambda: self._create_once(tenant_id, request, idempotency_key),
             lambda_context=lambda_context,
         )
 
-    def _create(self, tenant_id: str, request: CreateNoteRequest) -> Note:
-        write = PutNote(request.id or new_id("note"), request.text, epoch_ms(self._clock))
+    def _create_once(self, tenant_id: str, request: CreateNoteRequest, key: str) -> Note:
+        """The idempotent create, safe to run again for the same key.
+
+        The idempotency record and the note are separate writes: a process that dies
+        between them leaves the note committed and the record in progress, and once
+        that expires the retry runs this again. Without a client id the note's id is
+        derived from the key and the text, so the rerun finds its note instead of making
+        a second (and the key reused with another text, once its record is gone, makes
+        another note rather than answering with the old one).
+        """
+        if request.id is not None:
+            return self._create(tenant_id, request.id, request.text)
+        note_id = derived_id("note", tenant_id, key, request.text)
+        try:
+            # Not over a tombstone either: that would bring back a note deleted since.
+            return self._create(tenant_id, note_id, request.text, over_tombstone=False)
+        except NoteExistsError:
+            stored = self._with_store(tenant_id, lambda store: store.get_note(note_id))
+            if stored is None or stored.deleted:
+                raise NoteExistsError(
+                    "This request created its note already; it has been deleted since."
+                ) from None
+            return to_note(stored)
+
+    def _create(
+        self, tenant_id: str, note_id: str, text: str, *, over_tombstone: bool = True
+    ) -> Note:
+        write = PutNote(note_id, text, epoch_ms(self._clock), over_tombstone)
         committed = self._commit(tenant_id, lambda _meta: write)
         return Note(
             id=write.note_id,

@@ -90,6 +90,85 @@ def test_a_failed_idempotent_create_can_be_retried(api):
     assert retried.status == 201
 
 
+def _crash_after_commit(dynamodb, settings, user_id: str) -> None:
+    """Leave the tenant's idempotency records as a process killed between committing a note
+    and recording the result leaves them, once the killed invocation's time is up: in
+    progress, expired (Powertools then runs the operation again for the next retry)."""
+    table = settings.table_name("idempotency")
+    for item in dynamodb.scan(TableName=table)["Items"]:
+        if item["pk"]["S"] == user_id:
+            dynamodb.update_item(
+                TableName=table,
+                Key={"pk": item["pk"], "sk": item["sk"]},
+                UpdateExpression="SET #s = :s, in_progress_expiration = :past REMOVE #d",
+                ExpressionAttributeNames={"#s": "status", "#d": "data"},
+                ExpressionAttributeValues={":s": {"S": "INPROGRESS"}, ":past": {"N": "1"}},
+            )
+
+
+def test_a_create_retried_after_a_crash_that_lost_its_reply_makes_no_second_note(
+    api, dynamodb, settings
+):
+    # Given a create with an Idempotency-Key whose note was committed, but whose process
+    # died before recording the result (a runtime killed mid-request)
+    token = api.signup()
+    user_id = api.call("GET", "/auth/session", token=token).json["user"]["id"]
+    headers = {"Idempotency-Key": "create-crash"}
+    first = api.call("POST", "/notes", {"text": "once"}, token=token, headers=headers)
+    _crash_after_commit(dynamodb, settings, user_id)
+    # When the client retries with the same key after the killed invocation's time is up
+    again = api.call("POST", "/notes", {"text": "once"}, token=token, headers=headers)
+    # Then the retry finds the note the first attempt committed: one note, one version
+    assert (first.status, again.status) == (201, 201)
+    assert again.json == first.json
+    listed = api.call("GET", "/notes", token=token).json
+    assert [n["id"] for n in listed["notes"]] == [first.json["note"]["id"]]
+    assert listed["version"] == 1
+
+
+def test_a_create_retried_after_a_crash_does_not_bring_back_a_deleted_note(api, dynamodb, settings):
+    # Given an idempotent create committed by a process that died before recording it,
+    # and the note deleted by another client since
+    token = api.signup()
+    user_id = api.call("GET", "/auth/session", token=token).json["user"]["id"]
+    headers = {"Idempotency-Key": "create-crash-deleted"}
+    first = api.call("POST", "/notes", {"text": "once"}, token=token, headers=headers)
+    _crash_after_commit(dynamodb, settings, user_id)
+    api.call("DELETE", f"/notes/{first.json['note']['id']}", token=token)
+    # When the client retries with the same key
+    again = api.call("POST", "/notes", {"text": "once"}, token=token, headers=headers)
+    # Then it is told the note exists no more as a conflict, and nothing is created again
+    assert (again.status, again.error_code) == (409, "note_exists")
+    assert api.call("GET", "/notes", token=token).json["notes"] == []
+
+
+def _forget_idempotency_records(dynamodb, settings, user_id: str) -> None:
+    """Delete the tenant's idempotency records, as their expiry (TTL) does in time."""
+    table = settings.table_name("idempotency")
+    for item in dynamodb.scan(TableName=table)["Items"]:
+        if item["pk"]["S"] == user_id:
+            dynamodb.delete_item(TableName=table, Key={"pk": item["pk"], "sk": item["sk"]})
+
+
+def test_a_key_reused_with_another_text_after_its_record_expired_makes_a_new_note(
+    api, dynamodb, settings
+):
+    # Given a note created with an Idempotency-Key whose record has since expired
+    token = api.signup()
+    user_id = api.call("GET", "/auth/session", token=token).json["user"]["id"]
+    headers = {"Idempotency-Key": "reused-later"}
+    first = api.call("POST", "/notes", {"text": "first"}, token=token, headers=headers)
+    _forget_idempotency_records(dynamodb, settings, user_id)
+    # When the key is sent again with another text
+    second = api.call("POST", "/notes", {"text": "second"}, token=token, headers=headers)
+    # Then that is a new note with the new text, not the old note answered again
+    assert (first.status, second.status) == (201, 201)
+    assert second.json["note"]["id"] != first.json["note"]["id"]
+    assert second.json["note"]["text"] == "second"
+    listed = api.call("GET", "/notes", token=token).json["notes"]
+    assert sorted(n["text"] for n in listed) == ["first", "second"]
+
+
 # ---- list ----
 
 

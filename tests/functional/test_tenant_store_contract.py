@@ -247,9 +247,12 @@ def test_a_tombstone_keeps_id_and_version_drops_text_and_can_be_recreated(backen
     )
     assert list(store.live_notes_by_id(None)) == []
     assert store.read_meta().tombstone_buckets == {99: 2}
-    # And it cannot be edited or deleted again, but the id can be used anew
+    # And it cannot be edited or deleted again, nor replaced by a create that wants no
+    # note at all there, but the id can be used anew
     assert store.commit(EditNote(note_id, "x", 1), 2) is CommitOutcome.NOTE_CONDITION
     assert store.commit(tombstone, 2) is CommitOutcome.NOTE_CONDITION
+    fresh_only = PutNote(note_id, "again", 1_000, over_tombstone=False)
+    assert store.commit(fresh_only, 2) is CommitOutcome.NOTE_CONDITION
     assert store.commit(_put(note_id, "again"), 2) is CommitOutcome.COMMITTED
     recreated = store.get_note(note_id)
     assert recreated is not None

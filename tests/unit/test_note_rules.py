@@ -17,7 +17,7 @@ from chalicelib.errors import (
     VersionMismatchError,
 )
 from chalicelib.logic.notes import check_text_size, refusal_for
-from chalicelib.logic.tokens import new_id
+from chalicelib.logic.tokens import derived_id, new_id
 from chalicelib.models.notes import NOTE_ID_PATTERN, CreateNoteRequest
 
 LIVE = StoredNote("note_0000000000000001", 4, "t", 1, 1)
@@ -31,6 +31,17 @@ def test_generated_ids_are_note_and_16_lowercase_alphanumerics():
     assert len(ids) == 200
     assert all(re.fullmatch(r"note_[a-z0-9]{16}", i) for i in ids)
     assert all(re.fullmatch(NOTE_ID_PATTERN, i) for i in ids)
+
+
+def test_derived_ids_are_valid_note_ids_fixed_by_their_parts():
+    # Given ids derived from (tenant, key) pairs
+    first = derived_id("note", "usr_a", "key-1")
+    # Then the same parts give the same id, and any other part another one
+    assert re.fullmatch(NOTE_ID_PATTERN, first)
+    assert derived_id("note", "usr_a", "key-1") == first
+    others = {derived_id("note", t, k) for t in ("usr_a", "usr_b") for k in ("key-1", "key-2")}
+    assert len(others) == 4
+    assert derived_id("note", "usr_a", "key-1x") != derived_id("note", "usr_a", "key-", "1x")
 
 
 def test_a_valid_path_id_passes():
@@ -67,6 +78,8 @@ def test_text_size_counts_utf8_bytes():
         (PutNote(LIVE.id, "t", 1), LIVE, NoteExistsError),
         (PutNote(LIVE.id, "t", 1), GONE, None),
         (PutNote(LIVE.id, "t", 1), None, None),
+        (PutNote(LIVE.id, "t", 1, over_tombstone=False), GONE, NoteExistsError),
+        (PutNote(LIVE.id, "t", 1, over_tombstone=False), None, None),
         (EDIT, None, NotFoundError),
         (EDIT, GONE, NotFoundError),
         (DELETE, GONE, NotFoundError),
