@@ -11,7 +11,7 @@ import pydantic
 
 from chalicelib.dal.connection_push import ConnectionGoneError
 from chalicelib.dal.connections import ConnectionStore
-from chalicelib.errors import UnauthorizedError, UserdbError, ValidationError, to_websocket_message
+from chalicelib.errors import UserdbError, ValidationError, to_websocket_message
 from chalicelib.logic.change_feed import ChangeFeed
 from chalicelib.logic.clock import Clock, epoch_ms, epoch_s
 from chalicelib.logic.fanout import ConnectionPusher
@@ -82,6 +82,11 @@ class ConnectionService:
     ) -> None:
         """Answer one client message; anything malformed gets an `error` message, nothing else.
 
+        A connection the server no longer knows is closed instead: it was forgotten
+        because its session ended, or because a post to it was answered 410 while the
+        client stayed. Either way the client reconnects, and `$connect` checks its
+        session again (401 if it ended).
+
         `push` is the @connections API of the event's own stage when settings name none.
         """
         push = push or self._push
@@ -90,7 +95,8 @@ class ConnectionService:
         try:
             connection = self._connections.get(connection_id)
             if connection is None:
-                raise UnauthorizedError("This connection is no longer signed in.")
+                push.close(connection_id)
+                return
             self._answer(connection, body or b"", push)
         except UserdbError as error:
             self._post(push, connection_id, encode_error(error))

@@ -90,3 +90,27 @@ def test_a_fan_out_function_that_raises_is_retried_with_its_whole_batch(faults):
     assert faults.faults()["functions"][0]["fired"] == 2
     assert "InjectedFaultError" in faults.output_text()
     live.disconnect()
+
+
+def test_a_client_forgotten_after_a_410_is_closed_when_it_speaks_and_resumes(faults):
+    # Given two clients of a user, and a plan that answers the next post to one with 410
+    # (the server forgets a connection whose client is still there)
+    user = RestUser.sign_up(faults.api_url)
+    forgotten, other = live_clients(faults, user)
+    target = forgotten.connection_ids[-1]
+    faults.faults("PUT", {"connections": [{"status": 410, "count": 1, "connectionId": target}]})
+    # When the user writes (the fan-out's post to it is the one answered 410)
+    user.create("pushed to a connection the server then forgot")
+    version, notes = user.server_state()
+    wait_converged(other, version, notes)
+    assert faults.faults()["connections"][0]["fired"] == 1
+    # And the forgotten client sends its heartbeat
+    forgotten.send({"action": "ping", "version": forgotten.state.cursor})
+    # Then the server closes that connection, with no error message telling it to sign in
+    assert forgotten.wait_closed() == 1000
+    assert not forgotten.messages("error")
+    # And the client reconnects with its session and catches up from its cursor
+    forgotten.connect()
+    wait_converged(forgotten, version, notes)
+    forgotten.disconnect()
+    other.disconnect()

@@ -167,10 +167,18 @@ def test_malformed_messages_get_an_error_and_the_connection_stays_usable(parts, 
     assert send(service, push, "c1", {"action": "ping", "version": 1})[-1]["type"] == "pong"
 
 
-def test_messages_on_an_unknown_connection_get_an_error(parts):
-    service, _, _, _, push, _, _ = parts
-    [error] = send(service, push, "ghost", {"action": "ping", "version": 0})
-    assert error["code"] == "unauthorized"
+def test_a_message_on_an_unknown_connection_closes_it_so_the_client_reconnects(parts):
+    # Given a connection the server forgot (a post to it was answered 410 while the client
+    # stayed), its session still valid
+    service, _, store, _, push, token, _ = parts
+    service.connect("c1", token, CLIENT)
+    store.remove("usr_a", "c1")
+    # When the client speaks on it
+    answers = send(service, push, "c1", {"action": "ping", "version": 0})
+    # Then it is closed (the client reconnects; $connect checks the session), with no error
+    # message: "unauthorized" would tell a signed-in client to sign in again
+    assert answers == []
+    assert push.closed == ["c1"]
 
 
 def test_revoking_a_session_closes_only_its_connections(parts):
