@@ -95,8 +95,11 @@ class RuntimeProcess:
 
     # -- life -----------------------------------------------------------------------------
 
-    def start(self, timeout: float = 60.0) -> RuntimeProcess:
-        self.port, self.ws_port, self.ddb_port = free_port(), free_port(), free_port()
+    def start(
+        self, timeout: float = 60.0, ports: tuple[int, int, int] | None = None
+    ) -> RuntimeProcess:
+        """Start on free ports, or on `ports` (REST, WebSocket, DynamoDB) when given."""
+        self.port, self.ws_port, self.ddb_port = ports or (free_port(), free_port(), free_port())
         command = [
             sys.executable, "-m", "infra.local", "up",
             "--backend", self.backend,
@@ -163,8 +166,23 @@ class RuntimeProcess:
             found.extend(int(pid) for pid in text)
         return found
 
+    def restart(self, sig: int = signal.SIGTERM, timeout: float = 60.0) -> RuntimeProcess:
+        """Stop (SIGTERM: gracefully, SIGKILL: a crash) and start again on the same ports and
+        data dir, as a user restarting `make run` would; clients find it where it was."""
+        ports, earlier = (self.port, self.ws_port, self.ddb_port), self.output
+        self._end_process(sig, timeout)
+        self.start(timeout, ports)
+        self.output[:0] = earlier  # app_logs() and output_text() span every run
+        return self
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30.0) -> int | None:
         """Stop the runtime (SIGTERM: gracefully); its exit code, None if it was not running."""
+        code = self._end_process(sig, timeout)
+        if self._own_data_dir:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+        return code
+
+    def _end_process(self, sig: int, timeout: float) -> int | None:
         process, self.process = self.process, None
         if process is None:
             return None
@@ -177,8 +195,6 @@ class RuntimeProcess:
                 process.wait(10)
         if self._pump_thread is not None:
             self._pump_thread.join(timeout=5)
-        if self._own_data_dir:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
         return process.returncode
 
     def output_text(self) -> str:
