@@ -359,10 +359,17 @@ class InMemoryConnectionStore:
     def for_tenant(self, tenant_id: str) -> list[Connection]:
         return [c for c in self.connections.values() if c.tenant_id == tenant_id]
 
-    def raise_ack(self, tenant_id: str, connection_id: str, version: int) -> None:
+    def tenant_of(self, connection_id: str) -> str | None:
+        found = self.connections.get(connection_id)
+        return None if found is None else found.tenant_id
+
+    def raise_ack(self, tenant_id: str, connection_id: str, version: int) -> bool:
         current = self.connections.get(connection_id)
-        if current is not None and current.acked_version < version:
+        if current is None or current.tenant_id != tenant_id:
+            return False
+        if current.acked_version < version:
             self.connections[connection_id] = current.model_copy(update={"acked_version": version})
+        return True
 
     def remove(self, tenant_id: str, connection_id: str) -> None:
         self.connections.pop(connection_id, None)

@@ -28,8 +28,13 @@ class ConnectionStore(Protocol):
         """Every stored connection of the tenant (consistent)."""
         ...
 
-    def raise_ack(self, tenant_id: str, connection_id: str, version: int) -> None:
-        """Set the acked version to `version` if higher; never lowers it."""
+    def tenant_of(self, connection_id: str) -> str | None:
+        """The tenant of a connection by id alone (consistent), or None once it is gone."""
+        ...
+
+    def raise_ack(self, tenant_id: str, connection_id: str, version: int) -> bool:
+        """Set the acked version to `version` if higher, never lower; False if no such
+        connection (it is not brought back)."""
         ...
 
     def remove(self, tenant_id: str, connection_id: str) -> None: ...
@@ -83,12 +88,21 @@ class DynamoConnectionStore:
                 )
             )
 
-    def get(self, connection_id: str) -> Connection | None:
+    def tenant_of(self, connection_id: str) -> str | None:
         try:
             pointer = self._pointers.get(
                 _pointer_key(connection_id), "connection", consistent_read=True
             )
-            item = self._items.get(pointer.tenant_id, connection_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+        return str(pointer.tenant_id)
+
+    def get(self, connection_id: str) -> Connection | None:
+        tenant_id = self.tenant_of(connection_id)
+        if tenant_id is None:
+            return None
+        try:
+            item = self._items.get(tenant_id, connection_id, consistent_read=True)
         except DoesNotExist:
             return None
         return _to_connection(item)
@@ -96,7 +110,7 @@ class DynamoConnectionStore:
     def for_tenant(self, tenant_id: str) -> list[Connection]:
         return [_to_connection(item) for item in self._items.query(tenant_id, consistent_read=True)]
 
-    def raise_ack(self, tenant_id: str, connection_id: str, version: int) -> None:
+    def raise_ack(self, tenant_id: str, connection_id: str, version: int) -> bool:
         items = self._items
         try:
             items(tenant_id, connection_id).update(
@@ -106,6 +120,12 @@ class DynamoConnectionStore:
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise
+            # Refused: acked that far already, or gone. Rare (acks rise), so one read says which.
+            try:
+                items.get(tenant_id, connection_id, consistent_read=True)
+            except DoesNotExist:
+                return False
+        return True
 
     def remove(self, tenant_id: str, connection_id: str) -> None:
         with TransactWrite(connection=self._table.connection()) as transaction:

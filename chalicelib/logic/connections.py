@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import uuid
 from collections.abc import Callable
 
 import pydantic
+from cachetools import LRUCache
 
 from chalicelib.dal.connection_push import ConnectionGoneError
 from chalicelib.dal.connections import ConnectionStore
@@ -21,6 +23,7 @@ from chalicelib.models.accounts import Session
 from chalicelib.models.connections import Connection
 from chalicelib.models.protocol import (
     AckAction,
+    ClientAction,
     HelloAction,
     PingAction,
     Pong,
@@ -41,6 +44,30 @@ def _client_id(raw: str | None) -> str:
         raise ValidationError("clientId must be a UUID.") from None
 
 
+class ConnectionTenants:
+    """Which tenant each recently seen connection belongs to, in this instance.
+
+    A connection's tenant is fixed for its life, so an entry is never wrong while the
+    connection lives; once it is gone the write that uses the entry says so.
+    """
+
+    def __init__(self, max_connections: int = 10_000) -> None:
+        self._tenants: LRUCache[str, str] = LRUCache(maxsize=max_connections)
+        self._lock = threading.Lock()
+
+    def get(self, connection_id: str) -> str | None:
+        with self._lock:
+            return self._tenants.get(connection_id)
+
+    def put(self, connection_id: str, tenant_id: str) -> None:
+        with self._lock:
+            self._tenants[connection_id] = tenant_id
+
+    def forget(self, connection_id: str) -> None:
+        with self._lock:
+            self._tenants.pop(connection_id, None)
+
+
 class ConnectionService:
     """Connections of signed-in users and the protocol of DESIGN §5."""
 
@@ -58,6 +85,7 @@ class ConnectionService:
         self._clock = clock
         # The stage's @connections API, when settings name it (always on AWS and locally).
         self._push = push
+        self._tenants = ConnectionTenants()
 
     def connect(self, connection_id: str, token: str | None, client_id: str | None) -> Connection:
         """Validate the session and remember the connection (401/400 reject the upgrade)."""
@@ -92,20 +120,39 @@ class ConnectionService:
         push = push or self._push
         if push is None:
             raise RuntimeError("no @connections endpoint: set USERDB_WEBSOCKET_ENDPOINT")
+        action: ClientAction | ValidationError
         try:
+            action = client_action.validate_json(body or b"")
+        except pydantic.ValidationError as error:
+            action = ValidationError(_describe(error))
+        try:
+            if isinstance(action, AckAction):
+                self._ack(connection_id, action.version, push)
+                return
             connection = self._connections.get(connection_id)
             if connection is None:
                 push.close(connection_id)
                 return
-            self._answer(connection, body or b"", push)
+            if isinstance(action, ValidationError):
+                raise action
+            self._answer(connection, action, push)
         except UserdbError as error:
             self._post(push, connection_id, encode_error(error))
 
-    def _answer(self, connection: Connection, body: str | bytes, push: ConnectionPusher) -> None:
-        try:
-            action = client_action.validate_json(body)
-        except pydantic.ValidationError as error:
-            raise ValidationError(_describe(error)) from None
+    def _ack(self, connection_id: str, version: int, push: ConnectionPusher) -> None:
+        """An ack, the most frequent message, in one write: the connection's tenant never
+        changes, so a warm instance knows it, and the conditional update tells us if the
+        connection is gone."""
+        tenant_id = self._tenants.get(connection_id)
+        if tenant_id is None:
+            tenant_id = self._connections.tenant_of(connection_id)
+        if tenant_id is not None and self._connections.raise_ack(tenant_id, connection_id, version):
+            self._tenants.put(connection_id, tenant_id)
+            return
+        self._tenants.forget(connection_id)
+        push.close(connection_id)
+
+    def _answer(self, connection: Connection, action: ClientAction, push: ConnectionPusher) -> None:
         tenant_id = connection.tenant_id
         if isinstance(action, HelloAction):
             self._close_older(connection, push)
@@ -118,8 +165,6 @@ class ConnectionService:
             self._post(push, connection.connection_id, encode(welcome))
             self._acknowledge(connection, _at_most(action.since, version))
             self._catch_up(connection, action.since, push)
-        elif isinstance(action, AckAction):
-            self._acknowledge(connection, action.version)
         elif isinstance(action, PingAction):
             version = self._feed.current_version(tenant_id)
             self._post(push, connection.connection_id, encode(Pong(version=version)))

@@ -46,18 +46,21 @@ def test_connections_are_listed_per_tenant(store):
 
 def test_acks_never_lower_the_version(store):
     store.add(connection("usr_a", "a1"), expires=99)
-    store.raise_ack("usr_a", "a1", 5)
-    store.raise_ack("usr_a", "a1", 3)
+    assert store.raise_ack("usr_a", "a1", 5) is True
+    assert store.raise_ack("usr_a", "a1", 3) is True  # not lowered, but the connection lives
     assert store.get("a1").acked_version == 5
-    # An ack for a connection that is gone does not bring it back
-    store.raise_ack("usr_a", "gone", 9)
+    # An ack for a connection that is gone says so and does not bring it back
+    assert store.raise_ack("usr_a", "gone", 9) is False
     assert store.get("gone") is None
     assert [c.connection_id for c in store.for_tenant("usr_a")] == ["a1"]
 
 
 def test_remove_forgets_both_ways_of_finding_it(store):
     store.add(connection("usr_a", "a1"), expires=99)
+    assert store.tenant_of("a1") == "usr_a"
     store.remove("usr_a", "a1")
     store.remove("usr_a", "a1")
     assert store.get("a1") is None
+    assert store.tenant_of("a1") is None
+    assert store.raise_ack("usr_a", "a1", 2) is False
     assert store.for_tenant("usr_a") == []

@@ -181,6 +181,61 @@ def test_a_message_on_an_unknown_connection_closes_it_so_the_client_reconnects(p
     assert push.closed == ["c1"]
 
 
+@pytest.mark.parametrize(
+    "message", [{"action": "ack", "version": 3}, '{"action": "nonsense"}', "not json"]
+)
+def test_any_message_on_a_forgotten_connection_closes_it(parts, message):
+    # Given a connection acked once (so this instance knows its tenant), then forgotten
+    service, _, store, _, push, token, _ = parts
+    service.connect("c1", token, CLIENT)
+    send(service, push, "c1", {"action": "ack", "version": 1})
+    store.remove("usr_a", "c1")
+    # When the client sends an ack, an unknown action or garbage on it
+    answers = send(service, push, "c1", message)
+    # Then it is closed, not answered, and nothing brings the connection back
+    assert answers == []
+    assert push.closed == ["c1"]
+    assert store.get("c1") is None
+
+
+class CountingConnectionStore(InMemoryConnectionStore):
+    """Counts the store's calls: each stands for a DynamoDB request."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: list[str] = []
+
+    def get(self, connection_id):
+        self.calls.append("get")
+        return super().get(connection_id)
+
+    def tenant_of(self, connection_id):
+        self.calls.append("tenant_of")
+        return super().tenant_of(connection_id)
+
+    def raise_ack(self, tenant_id, connection_id, version):
+        self.calls.append("raise_ack")
+        return super().raise_ack(tenant_id, connection_id, version)
+
+
+def test_an_ack_on_a_warm_instance_is_one_write(parts):
+    # Given a connection whose first ack taught this instance its tenant
+    _, sessions, _, feed, push, token, _ = parts
+    store = CountingConnectionStore()
+    service = ConnectionService(sessions, store, feed, FakeClock(), push)
+    service.connect("c1", token, CLIENT)
+    send(service, push, "c1", {"action": "ack", "version": 1})
+    assert store.calls == ["tenant_of", "raise_ack"]
+    store.calls.clear()
+    # When it acks again, lower and then higher
+    send(service, push, "c1", {"action": "ack", "version": 4})
+    send(service, push, "c1", {"action": "ack", "version": 2})
+    # Then each ack was one conditional write, and the acked version only rose
+    assert store.calls == ["raise_ack", "raise_ack"]
+    assert store.get("c1").acked_version == 4
+    assert push.closed == []
+
+
 def test_revoking_a_session_closes_only_its_connections(parts):
     service, sessions, store, _, push, token, session = parts
     other_token, _ = sessions.start("usr_a", ClientInfo())
