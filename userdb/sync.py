@@ -63,6 +63,12 @@ class SyncTimings:
     max_pending_messages: int = 256
 
 
+def ping_delay(timings: SyncTimings, random: RandomSource) -> float:
+    """Delay until the next ping: 90-100% of `ping_interval`, drawn each time, so clients
+    that connected together (after a server restart) do not ping in step."""
+    return timings.ping_interval * (0.9 + 0.1 * random())
+
+
 def backoff_delay(failures: int, timings: SyncTimings, random: RandomSource) -> float:
     """Delay before the next attempt after `failures` consecutive failures.
 
@@ -357,7 +363,7 @@ class SyncEngine:
             return effects
         if self._next_ping_at is not None and now >= self._next_ping_at:
             effects.append(Send({"action": "ping", "version": self.state.cursor}))
-            self._next_ping_at = now + self.timings.ping_interval
+            self._next_ping_at = now + ping_delay(self.timings, self._random)
             if self._pong_deadline is None:  # a later ping must not extend an earlier deadline
                 self._pong_deadline = now + self.timings.pong_timeout
         if self._ack_due_at is not None and now >= self._ack_due_at:
@@ -398,7 +404,7 @@ class SyncEngine:
         self._live = True
         self._welcome_deadline = None
         self._failures = 0
-        self._next_ping_at = now + self.timings.ping_interval
+        self._next_ping_at = now + ping_delay(self.timings, self._random)
         since = self._hello_since
         self._acked = since  # hello told the server our cursor
         self.connection_id = str(message.get("connectionId") or "") or None

@@ -328,13 +328,22 @@ def test_a_pending_ack_is_not_sent_after_the_socket_dropped():
 
 
 def test_ping_every_30_s_with_the_cursor_and_pong_keeps_the_connection():
-    h = Harness(cursor=4)
+    h = Harness(cursor=4, jitter=1.0)  # the highest draw: the full interval
     h.go_live(server_version=4)
     assert actions(h.tick(29.9), "ping") == []
     assert actions(h.tick(0.1), "ping") == [{"action": "ping", "version": 4}]
     h.receive(json.dumps({"type": "pong", "version": 4}))
     h.tick(20)
     assert h.state() == ConnectionState.LIVE
+
+
+@pytest.mark.parametrize(("jitter", "first_ping_s"), [(0.0, 27.0), (0.5, 28.5), (1.0, 30.0)])
+def test_pings_are_spread_over_90_to_100_percent_of_the_interval(jitter, first_ping_s):
+    # Clients that connected together (after a restart) must not ping in step
+    h = Harness(cursor=1, jitter=jitter)
+    h.go_live(server_version=1)
+    assert actions(h.tick(first_ping_s - 0.05), "ping") == []
+    assert actions(h.tick(0.05), "ping") == [{"action": "ping", "version": 1}]
 
 
 def test_a_missing_pong_means_a_dead_connection():

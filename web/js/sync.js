@@ -29,6 +29,12 @@ export const DEFAULT_TIMINGS = Object.freeze({
 
 /** Delay before the next attempt after `failures` failures: base doubles from 0.5 s to 30 s,
  *  the delay is uniform in [base/2, base] ("equal jitter"). */
+/** Delay until the next ping: 90-100% of pingInterval, drawn each time, so tabs that
+ * connected together (after a server restart) do not ping in step. */
+export function pingDelay(timings = DEFAULT_TIMINGS, random = Math.random) {
+  return timings.pingInterval * (0.9 + 0.1 * random());
+}
+
 export function backoffDelay(failures, timings = DEFAULT_TIMINGS, random = Math.random) {
   const base = Math.min(timings.backoffMax, timings.backoffInitial * 2 ** Math.min(failures, 32));
   return base / 2 + (random() * base) / 2;
@@ -212,7 +218,7 @@ export class SyncEngine {
     }
     if (this.nextPingAt !== null && now >= this.nextPingAt) {
       effects.push({ type: "send", message: { action: "ping", version: this.state.cursor } });
-      this.nextPingAt = now + this.timings.pingInterval;
+      this.nextPingAt = now + pingDelay(this.timings, this.random);
       if (this.pongDeadline === null) this.pongDeadline = now + this.timings.pongTimeout;
     }
     if (this.ackDueAt !== null && now >= this.ackDueAt) this.ack(effects);
@@ -261,7 +267,7 @@ export class SyncEngine {
     this.live = true;
     this.welcomeDeadline = null;
     this.failures = 0;
-    this.nextPingAt = now + this.timings.pingInterval;
+    this.nextPingAt = now + pingDelay(this.timings, this.random);
     const since = this.helloSince;
     this.acked = since; // hello told the server our cursor
     this.connectionId = message.connectionId ? String(message.connectionId) : null;
