@@ -44,18 +44,10 @@ def measure_one(runtime: RuntimeProcess, interval_ms: int, plan: IntervalPlan) -
     }
 
 
-def measure(
-    intervals: list[int],
-    plan: IntervalPlan,
-    shared: dict[int, RuntimeProcess] | None = None,
-) -> list[dict[str, Any]]:
-    """One runtime per interval, unless `shared` has one running with it."""
+def measure(intervals: list[int], plan: IntervalPlan) -> list[dict[str, Any]]:
+    """A fresh runtime per interval: equal conditions for every row."""
     found = []
     for interval in intervals:
-        running = (shared or {}).get(interval)
-        if running is not None:
-            found.append(measure_one(running, interval, plan))
-            continue
         with local_runtime(stream_interval_ms=interval) as runtime:
             found.append(measure_one(runtime, interval, plan))
     return found
