@@ -210,14 +210,16 @@ def test_reload_shows_the_cached_notes_before_the_socket_connects(contexts, loca
         {"id": "note_cache0000000002", "text": "Groceries\n- oat milk\n- coffee",
          "created": now - 7_200_000, "updated": now - 60_000, "version": 2},
     ]  # fmt: skip
+    # The WebSocket is held from the start (it opens, nothing answers): a page that synced
+    # would save its own state over the cache this test writes.
+    context.route_web_socket(lambda url: url.startswith(local_stack.ws_url[:-1]), lambda ws: None)
     page = open_page(context, local_stack, account)
     page.evaluate(
         "([id, notes]) => localStorage.setItem('userdb.sync',"
         " JSON.stringify({userId: id, cursor: 2, notes}))",
         [account["user"]["id"], cached],
     )
-    # When the page reloads while the WebSocket is held (it opens, nothing answers)
-    context.route_web_socket(lambda url: url.startswith(local_stack.ws_url[:-1]), lambda ws: None)
+    # When the page reloads, the WebSocket still held
     page.reload()
     page.wait_for_selector("#notes-view:not([hidden])")
     # Then the cached notes are there at once, and the state is not "live"
