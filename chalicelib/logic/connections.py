@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import contextlib
 import json
-import threading
 import uuid
 from collections.abc import Callable
 
 import pydantic
-from cachetools import LRUCache
 
 from chalicelib.dal.connection_push import ConnectionGoneError
 from chalicelib.dal.connections import ConnectionStore
@@ -17,6 +15,7 @@ from chalicelib.errors import UserdbError, ValidationError, to_websocket_message
 from chalicelib.logic.change_feed import ChangeFeed
 from chalicelib.logic.clock import Clock, epoch_ms, epoch_s
 from chalicelib.logic.fanout import ConnectionPusher
+from chalicelib.logic.instance_cache import InstanceCache
 from chalicelib.logic.message_split import split_changes
 from chalicelib.logic.sessions import SessionService
 from chalicelib.models.accounts import Session
@@ -44,30 +43,6 @@ def _client_id(raw: str | None) -> str:
         raise ValidationError("clientId must be a UUID.") from None
 
 
-class ConnectionTenants:
-    """Which tenant each recently seen connection belongs to, in this instance.
-
-    A connection's tenant is fixed for its life, so an entry is never wrong while the
-    connection lives; once it is gone the write that uses the entry says so.
-    """
-
-    def __init__(self, max_connections: int = 10_000) -> None:
-        self._tenants: LRUCache[str, str] = LRUCache(maxsize=max_connections)
-        self._lock = threading.Lock()
-
-    def get(self, connection_id: str) -> str | None:
-        with self._lock:
-            return self._tenants.get(connection_id)
-
-    def put(self, connection_id: str, tenant_id: str) -> None:
-        with self._lock:
-            self._tenants[connection_id] = tenant_id
-
-    def forget(self, connection_id: str) -> None:
-        with self._lock:
-            self._tenants.pop(connection_id, None)
-
-
 class ConnectionService:
     """Connections of signed-in users and the protocol of DESIGN §5."""
 
@@ -85,7 +60,9 @@ class ConnectionService:
         self._clock = clock
         # The stage's @connections API, when settings name it (always on AWS and locally).
         self._push = push
-        self._tenants = ConnectionTenants()
+        # Each recently seen connection's tenant: fixed for the connection's life, so an
+        # entry is never wrong while it lives; once it is gone the ack's write says so.
+        self._tenants: InstanceCache[str, str] = InstanceCache(10_000)
 
     def connect(self, connection_id: str, token: str | None, client_id: str | None) -> Connection:
         """Validate the session and remember the connection (401/400 reject the upgrade)."""

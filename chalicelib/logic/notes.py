@@ -13,8 +13,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from typing import Protocol, TypeVar
 
-from cachetools import LRUCache
-
 from chalicelib.dal.idempotency import IdempotentRunner, RemainingTime
 from chalicelib.dal.tenant_store import (
     EditNote,
@@ -41,6 +39,7 @@ from chalicelib.logic.cursors import (
     encode_list_cursor,
     encode_sync_cursor,
 )
+from chalicelib.logic.instance_cache import InstanceCache
 from chalicelib.logic.sync import (
     SyncPage,
     changes_since,
@@ -111,20 +110,17 @@ class KnownMeta:
     """
 
     def __init__(self, max_tenants: int = 10_000) -> None:
-        self._metas: LRUCache[str, TenantMeta] = LRUCache(maxsize=max_tenants)
-        self._lock = threading.Lock()
+        self._metas: InstanceCache[str, TenantMeta] = InstanceCache(max_tenants)
 
     def get(self, tenant_id: str) -> TenantMeta | None:
-        with self._lock:
-            return self._metas.get(tenant_id)
+        return self._metas.get(tenant_id)
 
     def after(self, tenant_id: str, committed: Committed) -> None:
-        with self._lock:
-            if isinstance(committed.write, TombstoneNote):
-                # A deletion also changed the tombstone ledger: read `meta` next time.
-                self._metas.pop(tenant_id, None)
-            else:
-                self._metas[tenant_id] = replace(committed.based_on, version=committed.version)
+        if isinstance(committed.write, TombstoneNote):
+            # A deletion also changed the tombstone ledger: read `meta` next time.
+            self._metas.forget(tenant_id)
+        else:
+            self._metas.put(tenant_id, replace(committed.based_on, version=committed.version))
 
 
 class WriteTurns:

@@ -10,16 +10,14 @@ makes no DescribeTable call.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Protocol
-
-from cachetools import LRUCache
 
 from chalicelib.dal.accounts import AccountStore
 from chalicelib.dal.tenant_store import TenantGoneError, TenantStore
 from chalicelib.dal.tenant_tables import TableState, TenantTable, TenantTables
 from chalicelib.errors import TenantNotReadyError, UnauthorizedError
+from chalicelib.logic.instance_cache import InstanceCache
 from chalicelib.observability import logger
 
 READY_CACHE_SIZE = 10_000
@@ -57,8 +55,7 @@ class TenantService:
         self._wait_seconds = wait_seconds
         self._retry_after = retry_after_seconds
         self._steps = tuple(steps)
-        self._ready: LRUCache[str, bool] = LRUCache(maxsize=READY_CACHE_SIZE)
-        self._lock = threading.Lock()
+        self._ready: InstanceCache[str, bool] = InstanceCache(READY_CACHE_SIZE)
 
     def provision(self, tenant_id: str) -> None:
         """Create the tenant's place (idempotent) and wait, bounded, for it to be ready.
@@ -77,9 +74,7 @@ class TenantService:
         TenantNotReadyError (503) while its table is CREATING; UnauthorizedError
         if the account no longer exists.
         """
-        with self._lock:
-            ready = self._ready.get(tenant_id, False)
-        if ready:
+        if self._ready.get(tenant_id):
             return self._tables.store(tenant_id)
         table = self._tables.describe(tenant_id)
         if table.state is TableState.MISSING:
@@ -97,8 +92,7 @@ class TenantService:
         except TenantGoneError:
             self._account_must_exist(tenant_id)
             self._finish(tenant_id, table)
-        with self._lock:
-            self._ready[tenant_id] = True
+        self._ready.put(tenant_id, True)
         return store
 
     def recover(self, tenant_id: str) -> TenantStore:
@@ -128,5 +122,4 @@ class TenantService:
             raise UnauthorizedError()
 
     def _forget(self, tenant_id: str) -> None:
-        with self._lock:
-            self._ready.pop(tenant_id, None)
+        self._ready.forget(tenant_id)
