@@ -379,6 +379,21 @@ class Fleet:
                 f"{timeout_s} s: " + "; ".join(self.call(lambda: _lagging(self, late, notes)))
             ) from None
 
+    def wait_users_converged(
+        self,
+        clients: list[FleetClient],
+        states: list[tuple[int, Notes]],
+        per_user: int,
+        timeout_s: float = 60,
+    ) -> float:
+        """`clients` hold `per_user` clients of each user in turn; each converges to its
+        user's (version, notes) of `states`. The seconds it took in all."""
+        started = time.monotonic()
+        for u, (version, notes) in enumerate(states):
+            mine = clients[u * per_user : (u + 1) * per_user]
+            self.wait_converged(version, notes, timeout_s=timeout_s, clients=mine)
+        return time.monotonic() - started
+
     def close(self, timeout_s: float = 15.0) -> None:
         """Stop every client (closing its socket), then the loop."""
 

@@ -119,11 +119,7 @@ def test_every_client_converges_through_dropped_acks_cut_sockets_and_failing_pus
         assert_holds_what_was_written(user.id, notes, author.expected)
         states.append((version, notes))
     # And every client converges to its user's state while the faults go on
-    converge_started = time.monotonic()
-    for u, (version, notes) in enumerate(states):
-        mine = clients[u * CLIENTS_PER_USER : (u + 1) * CLIENTS_PER_USER]
-        fleet.wait_converged(version, notes, timeout_s=60, clients=mine)
-    converge_s = time.monotonic() - converge_started
+    converge_s = fleet.wait_users_converged(clients, states, CLIENTS_PER_USER)
     plan = runtime.faults()
     runtime.faults("DELETE")
     # And no client applied a (note, version) twice, nor moved its cursor back

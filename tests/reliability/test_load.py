@@ -103,11 +103,7 @@ def test_150_clients_writing_for_30_s_get_no_5xx_and_all_converge(
         assert_holds_what_was_written(user.id, notes, expected)
         states.append((version, notes))
     # And every client converges to its user's state, each (note, version) applied once
-    converge_started = time.monotonic()
-    for u, (version, notes) in enumerate(states):
-        mine = clients[u * CLIENTS_PER_USER : (u + 1) * CLIENTS_PER_USER]
-        fleet.wait_converged(version, notes, timeout_s=60, clients=mine)
-    converge_s = time.monotonic() - converge_started
+    converge_s = fleet.wait_users_converged(clients, states, CLIENTS_PER_USER)
     for client in clients:
         assert max(client.seen.applied.values(), default=1) == 1, client.name
         assert client.seen.cursor_regressions == [], client.name
