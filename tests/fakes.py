@@ -28,6 +28,8 @@ from chalicelib.errors import (
     NotFoundError,
 )
 from chalicelib.logic.identity_providers import AuthorizationRequest
+from chalicelib.logic.session_cache import SessionCache
+from chalicelib.logic.sessions import SessionService
 from chalicelib.models.accounts import Account, Session
 from chalicelib.models.connections import Connection
 from chalicelib.models.identities import Identity, ProviderIdentity
@@ -70,6 +72,17 @@ class InMemorySessionStore:
 
     def list_for_user(self, user_id: str) -> list[Session]:
         return [s for s in self.sessions.values() if s.user_id == user_id]
+
+
+def memory_sessions(clock: FakeClock) -> SessionService:
+    """Sessions in memory that last a day, validated through a small 30 s cache."""
+    return SessionService(
+        InMemorySessionStore(),
+        SessionCache(10, 30, clock),
+        clock,
+        lifetime_seconds=86_400,
+        renew_after_seconds=86_400,
+    )
 
 
 class InMemoryLoginAttemptsStore:

@@ -7,27 +7,20 @@ import pytest
 
 from chalicelib.errors import UnauthorizedError, ValidationError
 from chalicelib.logic.connections import ConnectionService
-from chalicelib.logic.session_cache import SessionCache
-from chalicelib.logic.sessions import ClientInfo, SessionService
+from chalicelib.logic.sessions import ClientInfo
 from tests.fakes import (
     FakeChangeFeed,
     FakeClock,
     InMemoryConnectionStore,
-    InMemorySessionStore,
     RecordingPush,
+    memory_sessions,
 )
 
 
 @pytest.fixture
 def parts():
     clock = FakeClock()
-    sessions = SessionService(
-        InMemorySessionStore(),
-        SessionCache(10, 30, clock),
-        clock,
-        lifetime_seconds=86_400,
-        renew_after_seconds=86_400,
-    )
+    sessions = memory_sessions(clock)
     store, feed, push = InMemoryConnectionStore(), FakeChangeFeed(), RecordingPush()
     service = ConnectionService(sessions, store, feed, clock, push)
     token, session = sessions.start("usr_a", ClientInfo())

@@ -18,15 +18,14 @@ from hypothesis import strategies as st
 from pydantic import BaseModel
 
 from chalicelib.logic.connections import ConnectionService
-from chalicelib.logic.session_cache import SessionCache
-from chalicelib.logic.sessions import ClientInfo, SessionService
+from chalicelib.logic.sessions import ClientInfo
 from chalicelib.models.protocol import Changes, Pong, Welcome
 from tests.fakes import (
     FakeChangeFeed,
     FakeClock,
     InMemoryConnectionStore,
-    InMemorySessionStore,
     RecordingPush,
+    memory_sessions,
 )
 from tests.support.ws_messages import (
     SERVER_TYPES,
@@ -46,13 +45,7 @@ class Connected:
 
     def __init__(self) -> None:
         clock = FakeClock()
-        sessions = SessionService(
-            InMemorySessionStore(),
-            SessionCache(10, 30, clock),
-            clock,
-            lifetime_seconds=86_400,
-            renew_after_seconds=86_400,
-        )
+        sessions = memory_sessions(clock)
         self.store, self.feed, self.push = (
             InMemoryConnectionStore(),
             FakeChangeFeed(),
