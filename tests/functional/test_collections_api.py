@@ -123,7 +123,7 @@ def test_json_round_trips_exactly(api):
 
 def test_an_unknown_collection_is_a_404_and_writes_nothing(api):
     token = api.signup()
-    for method, path, body in [
+    calls: list[tuple[str, str, Any]] = [
         ("GET", "/collections/nope/docs", None),
         ("POST", "/collections/nope/docs", {"data": {}}),
         ("GET", "/collections/nope/docs/a", None),
@@ -131,7 +131,8 @@ def test_an_unknown_collection_is_a_404_and_writes_nothing(api):
         ("PATCH", "/collections/nope/docs/a", {}),
         ("DELETE", "/collections/nope/docs/a", None),
         ("GET", "/collections/Not-A-Name/docs", None),
-    ]:
+    ]
+    for method, path, body in calls:
         reply = api.call(method, path, body, token=token)
         assert (reply.status, reply.error_code) == (404, "unknown_collection"), (method, path)
     assert _version(api, token) == 0
@@ -441,7 +442,7 @@ BATCH_OP = {"op": "create", "collection": "free", "data": {}}
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "body", "other", "status"),
+    "case",
     [
         ("POST", TODOS, {"data": _todo()}, {"data": _todo("other")}, 201),
         ("PUT", f"{TODOS}/k1", {"data": _todo()}, {"data": _todo("other")}, 201),
@@ -450,7 +451,8 @@ BATCH_OP = {"op": "create", "collection": "free", "data": {}}
         ("POST", "/batch", {"ops": [BATCH_OP]}, {"ops": [BATCH_OP, BATCH_OP]}, 200),
     ],
 )
-def test_every_write_honours_an_idempotency_key(api, method, path, body, other, status):
+def test_every_write_honours_an_idempotency_key(api, case):
+    method, path, body, other, status = case
     token = api.signup()
     _create(api, token, id="base")
     key = {"Idempotency-Key": f"key-{method}-{path}"}
