@@ -31,6 +31,7 @@ from chalicelib.logic.connections import ConnectionService
 from chalicelib.logic.documents import DocumentService
 from chalicelib.logic.fanout import FanOut
 from chalicelib.logic.fanout_subscription import FanOutSubscription, StreamSubscriptions
+from chalicelib.logic.fast_path import FastPath, FastPathPolicy
 from chalicelib.logic.feed import DocumentFeed
 from chalicelib.logic.identity_providers import configured_providers
 from chalicelib.logic.login_throttle import LoginThrottle, ThrottlePolicy
@@ -110,7 +111,12 @@ def build_services(
     declared = collections or declared_collections(settings)
     writer = TenantWriter(tenants)
     documents = DocumentService(
-        writer, declared, idempotency, clock, tombstone_days=settings.tombstone_days
+        writer,
+        declared,
+        idempotency,
+        clock,
+        tombstone_days=settings.tombstone_days,
+        fast_path=_fast_path(settings, connection_store, clock),
     )
     feed = DocumentFeed(writer, declared, clock, tombstone_days=settings.tombstone_days)
     connections = ConnectionService(sessions, connection_store, feed, clock, default_push)
@@ -180,6 +186,33 @@ def _push_factory(settings: Settings) -> Callable[[str | None], ConnectionPush |
         return clients[endpoint]
 
     return push_for
+
+
+# The fast path's posts: short timeouts and no retries, since the write waits for them
+# and the stream's fan-out delivers whatever they miss.
+FAST_POST_CONNECT_TIMEOUT_S = 0.25
+FAST_POST_READ_TIMEOUT_S = 0.5
+
+
+def _fast_path(
+    settings: Settings, connections: DynamoConnectionStore, clock: Clock
+) -> FastPath | None:
+    """The writes' own push to their tenant's connections, when the stage names its
+    @connections endpoint (REST handlers have no event that would name it)."""
+    if settings.websocket_endpoint is None or settings.fast_path_max_connections == 0:
+        return None
+    push = ConnectionPush(
+        settings.websocket_endpoint,
+        settings.region,
+        attempts=1,
+        connect_timeout_s=FAST_POST_CONNECT_TIMEOUT_S,
+        read_timeout_s=FAST_POST_READ_TIMEOUT_S,
+    )
+    policy = FastPathPolicy(
+        max_connections=settings.fast_path_max_connections,
+        wait_s=settings.fast_path_wait_ms / 1000,
+    )
+    return FastPath(connections, push, clock, policy)
 
 
 class _MissingPush:

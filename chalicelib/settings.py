@@ -138,6 +138,12 @@ class Settings(BaseSettings):
     # How long an Idempotency-Key's result is kept and replayed.
     idempotency_seconds: int = Field(default=86_400, ge=60)
 
+    # The fast path (docs/protocol.md): a write posts its change to the tenant's connections
+    # itself when it has at most this many (0: off, every change goes through the stream).
+    fast_path_max_connections: int = Field(default=10, ge=0, le=1000)
+    # The most a write waits for those posts (they go out in parallel, never retried).
+    fast_path_wait_ms: int = Field(default=1000, ge=50, le=10_000)
+
     # Sign-in with OAuth / OpenID Connect providers.
     oauth: OAuthSettings = Field(default_factory=OAuthSettings)
 

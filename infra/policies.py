@@ -213,7 +213,8 @@ def function_policies(stage: Stage) -> list[FunctionPolicy]:
     api_stage = stage.api_gateway_stage
 
     # The REST API: accounts, sessions, notes; sign-up provisions a tenant, DELETE /me
-    # releases it; logout and revocation close the session's sockets.
+    # releases it; logout and revocation close the session's sockets; a write posts its
+    # change to the tenant's sockets (the fast path).
     api: list[Statement] = [
         _data("Tables", READ + WRITE, accounts, sessions, connections, idempotency, tenants),
         Statement(
@@ -235,7 +236,7 @@ def function_policies(stage: Stage) -> list[FunctionPolicy]:
             mapped_function=fan_out_arn,
         ),
         Statement("FindTenantStreamMappings", ("lambda:ListEventSourceMappings",), ("*",)),
-        _connections_api(api_stage, "DELETE"),
+        _connections_api(api_stage, "POST", "DELETE"),
         *_secrets(stage),
     ]
     connect = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import Any
 
@@ -32,7 +32,7 @@ from chalicelib.logic.identity_providers import AuthorizationRequest
 from chalicelib.logic.session_cache import SessionCache
 from chalicelib.logic.sessions import SessionService
 from chalicelib.models.accounts import Account, Session
-from chalicelib.models.connections import Connection
+from chalicelib.models.connections import Connection, TenantConnections
 from chalicelib.models.identities import Identity, ProviderIdentity
 from chalicelib.models.protocol import Changes
 
@@ -384,6 +384,9 @@ class FakeIdentityProvider:
 class InMemoryConnectionStore:
     def __init__(self) -> None:
         self.connections: dict[str, Connection] = {}
+        self.pushed: dict[str, dict[str, int]] = {}
+        self.listings = 0
+        self.marks_written = 0
 
     def add(self, connection: Connection, expires: int) -> None:
         self.connections[connection.connection_id] = connection
@@ -393,6 +396,16 @@ class InMemoryConnectionStore:
 
     def for_tenant(self, tenant_id: str) -> list[Connection]:
         return [c for c in self.connections.values() if c.tenant_id == tenant_id]
+
+    def listing(self, tenant_id: str) -> TenantConnections:
+        self.listings += 1
+        return TenantConnections(
+            connections=self.for_tenant(tenant_id), pushed=dict(self.pushed.get(tenant_id, {}))
+        )
+
+    def record_pushed(self, tenant_id: str, pushed: Mapping[str, int], expires: int) -> None:
+        self.marks_written += 1
+        self.pushed[tenant_id] = dict(pushed)
 
     def tenant_of(self, connection_id: str) -> str | None:
         found = self.connections.get(connection_id)
@@ -422,6 +435,7 @@ class InMemoryConnectionStore:
         gone = self.for_tenant(tenant_id)
         for connection in gone:
             self.remove(tenant_id, connection.connection_id)
+        self.pushed.pop(tenant_id, None)
         return len(gone)
 
 

@@ -43,12 +43,15 @@ class ConnectionPush:
         attempts: int = 4,
         base_delay: float = 0.05,
         sleep: Callable[[float], None] = time.sleep,
+        connect_timeout_s: float = 60.0,
+        read_timeout_s: float = 60.0,
     ) -> None:
         self.endpoint = endpoint
         self._region = region
         self._attempts = attempts
         self._base_delay = base_delay
         self._sleep = sleep
+        self._timeouts = (connect_timeout_s, read_timeout_s)
         self._client: Any = None
         self._lock = threading.Lock()
 
@@ -61,7 +64,12 @@ class ConnectionPush:
                     region_name=self._region,
                     # One HTTP attempt per call: botocore's `max_attempts` counts retries
                     # (1 adds one, after up to a second of botocore's own backoff).
-                    config=Config(retries={"total_max_attempts": 1}, max_pool_connections=50),
+                    config=Config(
+                        retries={"total_max_attempts": 1},
+                        max_pool_connections=50,
+                        connect_timeout=self._timeouts[0],
+                        read_timeout=self._timeouts[1],
+                    ),
                 )
             return self._client
 

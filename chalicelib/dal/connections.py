@@ -2,19 +2,27 @@
 
 Each connection also has a pointer item (`connection#{id}`) naming its tenant,
 written in the same transaction, because message events carry only the
-connection id.
+connection id. The tenant's partition also holds its pushed marks (`~pushed`), so the
+Query that lists the connections reads them at no extra request.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.pagination import ResultIterator
 from pynamodb.transactions import TransactWrite
 
-from chalicelib.dal.items import ConnectionItem, ConnectionPointerItem
+from chalicelib.dal.items import (
+    PUSHED_MARKS_SORT_KEY,
+    ConnectionItem,
+    ConnectionPointerItem,
+    PushedMarksItem,
+)
 from chalicelib.dal.tables import TableBinding
-from chalicelib.models.connections import Connection
+from chalicelib.models.connections import Connection, TenantConnections
 
 
 class ConnectionStore(Protocol):
@@ -26,6 +34,14 @@ class ConnectionStore(Protocol):
 
     def for_tenant(self, tenant_id: str) -> list[Connection]:
         """Every stored connection of the tenant (consistent)."""
+        ...
+
+    def listing(self, tenant_id: str) -> TenantConnections:
+        """Every stored connection of the tenant and its pushed marks (one consistent read)."""
+        ...
+
+    def record_pushed(self, tenant_id: str, pushed: Mapping[str, int], expires: int) -> None:
+        """Replace the tenant's pushed marks with `pushed` (epoch-second TTL `expires`)."""
         ...
 
     def tenant_of(self, connection_id: str) -> str | None:
@@ -73,6 +89,7 @@ class DynamoConnectionStore:
         self._table = table
         self._items = table.model(ConnectionItem)
         self._pointers = table.model(ConnectionPointerItem)
+        self._marks = table.model(PushedMarksItem)
 
     def add(self, connection: Connection, expires: int) -> None:
         with TransactWrite(connection=self._table.connection()) as transaction:
@@ -115,7 +132,29 @@ class DynamoConnectionStore:
         return _to_connection(item)
 
     def for_tenant(self, tenant_id: str) -> list[Connection]:
-        return [_to_connection(item) for item in self._items.query(tenant_id, consistent_read=True)]
+        return self.listing(tenant_id).connections
+
+    def listing(self, tenant_id: str) -> TenantConnections:
+        # Raw items: the partition holds two kinds, told apart by their sort key.
+        raw_items: ResultIterator[dict[str, Any]] = ResultIterator(
+            self._items._get_connection().query,
+            (tenant_id,),
+            {"consistent_read": True},
+            map_fn=lambda raw: raw,
+        )
+        connections: list[Connection] = []
+        pushed: dict[str, int] = {}
+        for raw in raw_items:
+            if raw["sk"]["S"] == PUSHED_MARKS_SORT_KEY:
+                # The map's raw DynamoDB JSON: {connection id: {"N": version}}.
+                marks = raw.get("pushed", {}).get("M", {})
+                pushed = {str(k): int(v["N"]) for k, v in marks.items() if "N" in v}
+            else:
+                connections.append(_to_connection(self._items.from_raw_data(raw)))
+        return TenantConnections(connections=connections, pushed=pushed)
+
+    def record_pushed(self, tenant_id: str, pushed: Mapping[str, int], expires: int) -> None:
+        self._marks(tenant_id, pushed=dict(pushed), expires=expires).save()
 
     def raise_ack(self, tenant_id: str, connection_id: str, version: int) -> bool:
         items = self._items
@@ -157,4 +196,5 @@ class DynamoConnectionStore:
         connections = self.for_tenant(tenant_id)
         for connection in connections:
             self.remove(tenant_id, connection.connection_id)
+        self._marks(tenant_id).delete()
         return len(connections)

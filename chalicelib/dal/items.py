@@ -171,6 +171,26 @@ class ConnectionItem(Model):
     collections = UnicodeSetAttribute(null=True)
 
 
+# The sort key of a tenant's pushed marks: after every connection id (ids are URL-safe
+# base64 and similar), so it never collides with one.
+PUSHED_MARKS_SORT_KEY = "~pushed"
+
+
+class PushedMarksItem(Model):
+    """`~pushed` in a tenant's partition: per connection id, the highest version a write's own
+    push posted to it contiguously (docs/protocol.md, The fast path). Read with the
+    tenant's connections, in the same Query."""
+
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True, default=PUSHED_MARKS_SORT_KEY)
+    # connection id -> version (a raw map: its keys are connection ids).
+    pushed: MapAttribute[str, Any] = MapAttribute(default=dict)
+    expires = NumberAttribute()
+
+
 class ConnectionPointerItem(Model):
     """`connection#{id}` -> tenant id: message events carry only the connection id."""
 

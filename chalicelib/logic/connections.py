@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
 from collections.abc import Callable
@@ -14,12 +13,13 @@ from chalicelib.dal.connections import ConnectionStore
 from chalicelib.errors import UserdbError, ValidationError, to_websocket_message
 from chalicelib.logic.change_feed import ChangeFeed
 from chalicelib.logic.clock import Clock, epoch_ms, epoch_s
-from chalicelib.logic.fanout import ConnectionPusher
 from chalicelib.logic.instance_cache import InstanceCache
 from chalicelib.logic.message_split import split_changes
+from chalicelib.logic.posting import ConnectionPusher
+from chalicelib.logic.pushed_marks import marks_after, needs_writing
 from chalicelib.logic.sessions import SessionService
 from chalicelib.models.accounts import Session
-from chalicelib.models.connections import Connection
+from chalicelib.models.connections import Connection, TenantConnections
 from chalicelib.models.protocol import (
     AckAction,
     ClientAction,
@@ -133,7 +133,7 @@ class ConnectionService:
         tenant_id = connection.tenant_id
         if isinstance(action, HelloAction):
             connection = self._follow(connection, action.collections)
-            self._close_older(connection, push)
+            listed = self._close_older(connection, push)
             version = self._feed.current_version(tenant_id)
             welcome = Welcome(
                 clientId=connection.client_id,
@@ -142,7 +142,9 @@ class ConnectionService:
             )
             self._post(push, connection.connection_id, encode(welcome))
             self._acknowledge(connection, _at_most(action.since, version))
-            self._catch_up(connection, action.since, push)
+            caught_up = self._catch_up(connection, action.since, push)
+            if caught_up is not None:
+                self._mark_pushed(listed, connection, caught_up)
         elif isinstance(action, PingAction):
             version = self._feed.current_version(tenant_id)
             self._post(push, connection.connection_id, encode(Pong(version=version)))
@@ -174,26 +176,51 @@ class ConnectionService:
         since: int | None,
         push: ConnectionPusher,
         collections: frozenset[str] | None = None,
-    ) -> None:
+    ) -> int | None:
         """Post what the connection lacks after `since`, of `collections` (default: those it
         follows). A range without items for it is posted all the same when it moves the
-        client's cursor on (its items were of collections it does not follow)."""
+        client's cursor on (its items were of collections it does not follow).
+
+        Returns the version the connection now holds everything up to, when every part
+        was posted; None when nothing was posted or a post failed."""
         followed = collections if collections is not None else connection.collections
         changes = self._feed.changes_since(connection.tenant_id, since, followed)
         if since is not None and not changes.snapshot and not changes.items and changes.to <= since:
-            return
+            return None
+        delivered = True
         for part in split_changes(changes):
-            self._post(push, connection.connection_id, encode(part))
+            delivered = self._post(push, connection.connection_id, encode(part)) and delivered
+        return changes.to if delivered and not changes.more else None
 
-    def _close_older(self, connection: Connection, push: ConnectionPusher) -> None:
-        """A client id has one live connection: a reconnecting client replaces its old ones."""
-        for other in self._connections.for_tenant(connection.tenant_id):
+    def _mark_pushed(self, listed: TenantConnections, connection: Connection, through: int) -> None:
+        """Record that a catch-up gave the connection everything up to `through` (one write),
+        so the stream's fan-out does not post it a range it already holds."""
+        if listed.pushed.get(connection.connection_id, 0) >= through:
+            return
+        if all(c.connection_id != connection.connection_id for c in listed.connections):
+            listed = listed.model_copy(update={"connections": [*listed.connections, connection]})
+        marks = marks_after(listed, {connection.connection_id: through})
+        if not needs_writing(listed, marks):
+            return
+        self._connections.record_pushed(
+            connection.tenant_id, marks, epoch_s(self._clock) + CONNECTION_TTL_SECONDS
+        )
+
+    def _close_older(self, connection: Connection, push: ConnectionPusher) -> TenantConnections:
+        """A client id has one live connection: a reconnecting client replaces its old ones.
+        Returns the tenant's connections (those closed left out) and its pushed marks."""
+        listed = self._connections.listing(connection.tenant_id)
+        kept = []
+        for other in listed.connections:
             if (
                 other.client_id == connection.client_id
                 and other.connection_id != connection.connection_id
             ):
                 push.close(other.connection_id)
                 self._connections.remove(other.tenant_id, other.connection_id)
+            else:
+                kept.append(other)
+        return listed.model_copy(update={"connections": kept})
 
     def close_session(self, session: Session) -> int:
         """Close the connections opened with one session (logout, revocation)."""
@@ -214,10 +241,13 @@ class ConnectionService:
         return closed
 
     @staticmethod
-    def _post(push: ConnectionPusher, connection_id: str, data: bytes) -> None:
-        # A client that left meanwhile is cleaned up by its $disconnect.
-        with contextlib.suppress(ConnectionGoneError):
+    def _post(push: ConnectionPusher, connection_id: str, data: bytes) -> bool:
+        """Post one message; False if the client left meanwhile (its $disconnect cleans up)."""
+        try:
             push.post(connection_id, data)
+        except ConnectionGoneError:
+            return False
+        return True
 
 
 def _at_most(claimed: int | None, version: int) -> int | None:

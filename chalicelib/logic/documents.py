@@ -32,6 +32,7 @@ from chalicelib.logic.doc_writes import (
     plan,
     result_of,
 )
+from chalicelib.logic.fast_path import FastPath
 from chalicelib.logic.sync import encoded_size
 from chalicelib.logic.tenant_writes import TenantWriter
 from chalicelib.logic.tombstones import ledger_change, tombstone_expiry
@@ -45,6 +46,7 @@ from chalicelib.models.documents import (
     ListDocsQuery,
     PutOutcome,
 )
+from chalicelib.models.protocol import Changes
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -79,6 +81,7 @@ class DocumentService:
         *,
         tombstone_days: int,
         reply_item_bytes: int = REPLY_ITEM_BYTES,
+        fast_path: FastPath | None = None,
     ) -> None:
         self._writer = writer
         self._collections = collections
@@ -86,6 +89,8 @@ class DocumentService:
         self._clock = clock
         self._tombstone_days = tombstone_days
         self._reply_bytes = reply_item_bytes
+        # Posts each commit to the tenant's connections before the write answers (None: off).
+        self._fast_path = fast_path
 
     @property
     def collections(self) -> Collections:
@@ -406,7 +411,15 @@ class DocumentService:
             error = explain(ops[index], write, current)
             return refused(index, error) if error is not None else None
 
-        committed = self._writer.commit(tenant_id, make_commit, explain_refusal)
+        push = self._fast_path.begin(tenant_id) if self._fast_path is not None else None
+        try:
+            committed = self._writer.commit(tenant_id, make_commit, explain_refusal)
+        except BaseException:
+            if push is not None:
+                push.end()
+            raise
+        if push is not None:
+            push.send(committed_changes(plans, committed.based_on.version, committed.version))
         return list(plans), committed.version
 
     def _once(self, tenant_id: str, keyed: Keyed, result_type: type[T], run: Callable[[], T]) -> T:
@@ -422,6 +435,17 @@ class DocumentService:
             operation=run,
             lambda_context=keyed.lambda_context,
         )
+
+
+def committed_changes(plans: Sequence[Planned], after: int, through: int) -> Changes:
+    """What one commit changed, as the `changes` message the fan-out would send for its range
+    (after, through]: each document or deletion as it was committed, read from nothing."""
+    first = after + 1
+    items = [
+        result_of(planned, first + index).model_dump(mode="json")
+        for index, planned in enumerate(plans)
+    ]
+    return Changes(from_=after, to=through, items=items)
 
 
 def _field_error(field: str, message: str) -> UserdbError:

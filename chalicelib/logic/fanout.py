@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -22,20 +21,17 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
 
-from chalicelib.dal.connection_push import ConnectionGoneError, PushFailedError
+from chalicelib.dal.connection_push import ConnectionGoneError
 from chalicelib.dal.connections import ConnectionStore
 from chalicelib.logic.change_feed import ChangeFeed
 from chalicelib.logic.message_split import split_changes
+from chalicelib.logic.posting import ConnectionPusher, Posted, each, post_parts
 from chalicelib.logic.sync import for_collections
 from chalicelib.models.connections import Connection
 from chalicelib.models.protocol import encode
 from chalicelib.observability import logger
 
 META_SORT_KEY = "meta"
-# Tenants with more live connections than this are posted to from a thread pool.
-PARALLEL_FROM = 2
-_POSTERS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="fan-out")
-_Outcome = int | ConnectionGoneError | PushFailedError
 
 
 @dataclass
@@ -99,14 +95,6 @@ class PushedVersions:
                 self._versions.popitem(last=False)
 
 
-class ConnectionPusher(Protocol):
-    """What delivery needs to reach connections (dal.connection_push.ConnectionPush)."""
-
-    def post(self, connection_id: str, data: bytes) -> None: ...
-
-    def close(self, connection_id: str) -> None: ...
-
-
 class FanOut:
     """Delivers a tenant's committed range to all of its live connections."""
 
@@ -125,9 +113,11 @@ class FanOut:
     def deliver(self, committed: TenantRange) -> int:
         """Push (after, through] to every connection that lacks it; returns messages sent.
 
-        Connections that answer 410 are forgotten; FanOutFailedError if any other
-        could not be reached, so the batch is retried (connections whose acked
-        version covers the range are skipped then).
+        A connection holds what it acked and what a write's own push posted to it (the
+        pushed marks); parts at or below that are not posted again, and when every
+        connection holds the range nothing is read. Connections that answer 410 are
+        forgotten; FanOutFailedError if any other could not be reached, so the batch is
+        retried (connections that acked the range meanwhile are skipped then).
         """
         tenant_id = committed.tenant_id
         already = self._pushed.get(tenant_id)
@@ -136,56 +126,41 @@ class FanOut:
         # Listing before the read is safe: the range committed before this invocation
         # began, so a connection that is not listed yet says hello later and its
         # catch-up reads past `through`.
-        connections = self._connections.for_tenant(tenant_id)
-        if not connections:
+        listed = self._connections.listing(tenant_id)
+        lacking = [c for c in listed.connections if listed.covered(c) < committed.through]
+        if not lacking:
+            self._pushed.advance(tenant_id, committed.through)
             return 0
-        changes = self._feed.committed_changes(
-            tenant_id, max(committed.after, already), committed.through
-        )
+        # Read only what the connections that lack the range lack.
+        start = max(committed.after, already, min(listed.covered(c) for c in lacking))
+        changes = self._feed.committed_changes(tenant_id, start, committed.through)
         # One message (or split parts) per set of followed collections, shared by its connections.
         parts = {
             followed: [
                 (part.to, encode(part))
                 for part in split_changes(for_collections(changes, followed))
             ]
-            for followed in {connection.collections for connection in connections}
+            for followed in {connection.collections for connection in lacking}
         }
-        outcomes = self._each(connections, lambda c: self._push_parts(c, parts[c.collections]))
+
+        def post(connection: Connection) -> Posted:
+            covered = listed.covered(connection)
+            missing = [data for through, data in parts[connection.collections] if through > covered]
+            return post_parts(self._push, connection.connection_id, missing)
+
+        outcomes = each(lacking, post)
         sent, failed = 0, False
-        for connection, outcome in zip(connections, outcomes, strict=True):
-            if isinstance(outcome, ConnectionGoneError):
+        for connection, outcome in zip(lacking, outcomes, strict=True):
+            assert outcome is not None  # no timeout: every post ends within the client's own
+            sent += outcome.sent
+            if isinstance(outcome.error, ConnectionGoneError):
                 self._connections.remove(tenant_id, connection.connection_id)
-            elif isinstance(outcome, PushFailedError):
+            elif outcome.error is not None:
                 failed = True
-            else:
-                sent += outcome
         if failed:
             raise FanOutFailedError(tenant_id)
         self._pushed.advance(tenant_id, changes.to)
         return sent
-
-    def _push_parts(
-        self, connection: Connection, parts: list[tuple[int, bytes]]
-    ) -> int | ConnectionGoneError | PushFailedError:
-        """Post the parts a connection lacks, in order; its outcome rather than an exception."""
-        sent = 0
-        try:
-            for through, data in parts:
-                if connection.acked_version < through:
-                    self._push.post(connection.connection_id, data)
-                    sent += 1
-        except (ConnectionGoneError, PushFailedError) as error:
-            return error
-        return sent
-
-    @staticmethod
-    def _each(
-        connections: list[Connection], push: Callable[[Connection], _Outcome]
-    ) -> list[_Outcome]:
-        # Posts wait on the network: a tenant with many devices is served in parallel.
-        if len(connections) <= PARALLEL_FROM:
-            return [push(connection) for connection in connections]
-        return list(_POSTERS.map(push, connections))
 
 
 def _meta_tenant(record: DynamoDBRecord) -> str | None:

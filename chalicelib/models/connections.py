@@ -14,3 +14,20 @@ class Connection(ResponseModel):
     connected_at: int
     # The collections this connection follows (its `hello` said so); None: all of them.
     collections: frozenset[str] | None = None
+
+
+class TenantConnections(ResponseModel):
+    """A tenant's live connections and its pushed marks, as one Query reads them.
+
+    `pushed` maps a connection id to the highest version a write's own push is known to
+    have posted to it contiguously (docs/protocol.md, The fast path); ids of connections
+    that are gone may remain until the marks are next written.
+    """
+
+    connections: list[Connection]
+    pushed: dict[str, int] = {}
+
+    def covered(self, connection: Connection) -> int:
+        """The version up to which `connection` holds every change: acked by the client,
+        or posted to it contiguously."""
+        return max(connection.acked_version, self.pushed.get(connection.connection_id, 0))

@@ -1,17 +1,32 @@
-"""One contract, two implementations: the connection store on DynamoDB (moto) and its fake."""
+"""One contract, three implementations: the connection store on DynamoDB (moto, and AWS's
+DynamoDB Local where Java and the jar are there) and its fake."""
+
+import uuid
 
 import pytest
 
 from chalicelib.dal.connections import DynamoConnectionStore
-from chalicelib.dal.tables import CONNECTIONS_SUFFIX, shared_table
+from chalicelib.dal.schema import create_tables
+from chalicelib.dal.tables import CONNECTIONS_SUFFIX, dynamodb_client, shared_table
 from chalicelib.models.connections import Connection
+from chalicelib.settings import Settings
+from infra.tables import shared_tables
 from tests.fakes import InMemoryConnectionStore
 
 
-@pytest.fixture(params=["dynamodb", "fake"])
+@pytest.fixture(
+    params=["dynamodb", "fake", pytest.param("dynamodb-local", marks=pytest.mark.dynamodb_local)]
+)
 def store(request):
     if request.param == "fake":
         return InMemoryConnectionStore()
+    if request.param == "dynamodb-local":
+        endpoint = request.getfixturevalue("dynamodb_local").endpoint
+        settings = Settings(
+            table_prefix=f"contract-{uuid.uuid4().hex[:8]}", dynamodb_endpoint=endpoint
+        )
+        create_tables(dynamodb_client(settings), shared_tables(settings))
+        return DynamoConnectionStore(shared_table(settings, CONNECTIONS_SUFFIX))
     settings = request.getfixturevalue("settings")
     request.getfixturevalue("dynamodb")
     return DynamoConnectionStore(shared_table(settings, CONNECTIONS_SUFFIX))
@@ -64,3 +79,40 @@ def test_remove_forgets_both_ways_of_finding_it(store):
     assert store.tenant_of("a1") is None
     assert store.raise_ack("usr_a", "a1", 2) is False
     assert store.for_tenant("usr_a") == []
+
+
+def test_pushed_marks_are_read_with_the_connections_and_are_not_one(store):
+    # Given two connections of a tenant and its marks
+    store.add(connection("usr_a", "a1"), expires=99)
+    store.add(connection("usr_a", "a2"), expires=99)
+    store.add(connection("usr_b", "b1"), expires=99)
+    assert store.listing("usr_a").pushed == {}
+    # When the marks are written
+    store.record_pushed("usr_a", {"a1": 7, "a2": 5}, expires=99)
+    # Then one listing gives both, and the marks never show up as a connection
+    listed = store.listing("usr_a")
+    assert sorted(c.connection_id for c in listed.connections) == ["a1", "a2"]
+    assert listed.pushed == {"a1": 7, "a2": 5}
+    assert sorted(c.connection_id for c in store.for_tenant("usr_a")) == ["a1", "a2"]
+    assert store.listing("usr_b").pushed == {}
+    # And a rewrite replaces them whole (marks of connections gone are dropped)
+    store.record_pushed("usr_a", {"a1": 9}, expires=99)
+    assert store.listing("usr_a").pushed == {"a1": 9}
+
+
+def test_a_connection_covers_what_it_acked_or_was_pushed(store):
+    store.add(connection("usr_a", "a1"), expires=99)
+    store.add(connection("usr_a", "a2"), expires=99)
+    store.raise_ack("usr_a", "a1", 4)
+    store.record_pushed("usr_a", {"a1": 3, "a2": 6}, expires=99)
+    listed = store.listing("usr_a")
+    covered = {c.connection_id: listed.covered(c) for c in listed.connections}
+    assert covered == {"a1": 4, "a2": 6}
+
+
+def test_deleting_a_tenants_connections_deletes_its_marks(store):
+    store.add(connection("usr_a", "a1"), expires=99)
+    store.record_pushed("usr_a", {"a1": 3}, expires=99)
+    assert store.delete_all("usr_a") == 1
+    listed = store.listing("usr_a")
+    assert (listed.connections, listed.pushed) == ([], {})

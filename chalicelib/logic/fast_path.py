@@ -1,0 +1,206 @@
+"""The fast path: a write posts its own change to the tenant's live connections before it
+answers, so a change reaches the user's other devices in one hop instead of waiting for
+the stream (docs/protocol.md, The fast path).
+
+The stream's fan-out stays the guarantee: whatever the fast path does not post (a post
+that failed or timed out, a function that died, a burst, a connection that lags) the
+fan-out delivers, and the pushed marks written here tell it which connections already
+hold a range. Nothing here ever fails or delays a write beyond `wait_s`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeoutError
+from dataclasses import dataclass
+
+from chalicelib.dal.connection_push import ConnectionGoneError
+from chalicelib.dal.connections import ConnectionStore
+from chalicelib.logic.clock import Clock, epoch_s
+from chalicelib.logic.instance_cache import InstanceCache
+from chalicelib.logic.message_split import split_changes
+from chalicelib.logic.posting import ConnectionPusher, Posted, each, post_parts, submit
+from chalicelib.logic.pushed_marks import marks_after, needs_writing
+from chalicelib.logic.sync import for_collections
+from chalicelib.models.connections import Connection, TenantConnections
+from chalicelib.models.protocol import Changes, encode
+from chalicelib.observability import logger
+
+# Marks outlive the connections they name a little (API Gateway closes any after 2 h).
+MARKS_TTL_SECONDS = 2 * 3600 + 600
+
+
+@dataclass(frozen=True)
+class FastPathPolicy:
+    """When the fast path steps aside for the stream, and how long it may take.
+
+    - `max_connections`: a tenant with more live connections is left to the stream's
+      fan-out (0 turns the fast path off);
+    - `wait_s`: the most a write waits for its posts (they go out in parallel);
+    - `hold_s`: once this instance has left a tenant's range to the stream (a burst), its
+      writes to that tenant go to the stream too for this long without asking: the
+      clients' acks, which would let the fast path resume, come at most every 250 ms.
+    """
+
+    max_connections: int = 10
+    wait_s: float = 1.0
+    hold_s: float = 0.25
+
+
+class FastPush:
+    """One write's push, begun before its commit: the tenant's connections are listed
+    while the transaction runs, then `send` posts what committed."""
+
+    def __init__(self, fast_path: FastPath, tenant_id: str, started: float) -> None:
+        self._fast_path = fast_path
+        self.tenant_id = tenant_id
+        self._started = started
+        self._listing: Future[TenantConnections] = submit(
+            lambda: fast_path.connections.listing(tenant_id)
+        )
+        self._ended = False
+
+    def send(self, changes: Changes) -> None:
+        """Post `changes` (what the write committed) to the connections that hold
+        everything before it; never raises."""
+        try:
+            self._fast_path.send(self, changes)
+        except Exception:
+            logger.exception("fast path failed", extra={"tenant_id": self.tenant_id})
+        finally:
+            self.end()
+
+    def listing(self) -> TenantConnections:
+        return self._listing.result(timeout=self.remaining_s())
+
+    def remaining_s(self) -> float:
+        """What is left of the write's wait for its push."""
+        spent = self._fast_path.monotonic() - self._started
+        return max(0.0, self._fast_path.policy.wait_s - spent)
+
+    def end(self) -> None:
+        """The write is done (committed and pushed, or refused): the tenant is free again."""
+        if not self._ended:
+            self._ended = True
+            self._fast_path.release(self.tenant_id)
+
+
+class FastPath:
+    """Pushes committed writes to their tenant's connections; one per process."""
+
+    def __init__(
+        self,
+        connections: ConnectionStore,
+        push: ConnectionPusher,
+        clock: Clock,
+        policy: FastPathPolicy | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.connections = connections
+        self._push = push
+        self._clock = clock
+        self.policy = policy or FastPathPolicy()
+        self.monotonic = monotonic
+        self._lock = threading.Lock()
+        self._in_flight: set[str] = set()
+        # Tenants whose writes this instance leaves to the stream until the time given.
+        self._held: InstanceCache[str, float] = InstanceCache(10_000)
+
+    def begin(self, tenant_id: str) -> FastPush | None:
+        """Start a write's push (listing its tenant's connections meanwhile), or None when
+        the write is left to the stream: the fast path is off, or this instance is pushing
+        to the tenant already or handed it to the stream moments ago (a burst coalesces
+        in the stream's batches instead)."""
+        if self.policy.max_connections <= 0:
+            return None
+        now = self.monotonic()
+        with self._lock:
+            held_until = self._held.get(tenant_id)
+            if tenant_id in self._in_flight or (held_until is not None and now < held_until):
+                self._hold(tenant_id, now)
+                return None
+            self._in_flight.add(tenant_id)
+        try:
+            return FastPush(self, tenant_id, now)
+        except Exception:
+            self.release(tenant_id)
+            logger.exception("fast path could not start", extra={"tenant_id": tenant_id})
+            return None
+
+    def release(self, tenant_id: str) -> None:
+        with self._lock:
+            self._in_flight.discard(tenant_id)
+
+    def _hold(self, tenant_id: str, now: float) -> None:
+        self._held.put(tenant_id, now + self.policy.hold_s)
+
+    def send(self, pending: FastPush, changes: Changes) -> None:
+        tenant_id = pending.tenant_id
+        try:
+            listed = pending.listing()
+        except FutureTimeoutError:
+            logger.warning("fast path: listing timed out", extra={"tenant_id": tenant_id})
+            return
+        connections = listed.connections
+        if not connections:
+            return
+        if len(connections) > self.policy.max_connections:
+            return  # many devices: the fan-out posts to them in parallel, off the write's path
+        # Only connections holding everything before this write can take it without a gap;
+        # the others (a burst the stream is delivering, a client that has not said hello)
+        # are the fan-out's.
+        ready = [c for c in connections if listed.covered(c) >= changes.from_]
+        if not ready:
+            self._hold(tenant_id, self.monotonic())
+            return
+        ready = [c for c in ready if listed.covered(c) < changes.to]
+        if not ready:
+            return
+        parts = {
+            followed: [encode(part) for part in split_changes(for_collections(changes, followed))]
+            for followed in {c.collections for c in ready}
+        }
+        outcomes = each(
+            ready,
+            lambda c: post_parts(self._push, c.connection_id, parts[c.collections]),
+            pending.remaining_s(),
+        )
+        self._settle(tenant_id, listed, ready, outcomes, changes.to)
+
+    def _settle(
+        self,
+        tenant_id: str,
+        listed: TenantConnections,
+        ready: list[Connection],
+        outcomes: list[Posted | None],
+        through: int,
+    ) -> None:
+        """Forget connections that answered 410; mark those that got the whole range."""
+        posted_through: dict[str, int] = {}
+        gone: set[str] = set()
+        failed = 0
+        for connection, outcome in zip(ready, outcomes, strict=True):
+            if outcome is not None and outcome.complete:
+                posted_through[connection.connection_id] = through
+            elif outcome is not None and isinstance(outcome.error, ConnectionGoneError):
+                self.connections.remove(tenant_id, connection.connection_id)
+                gone.add(connection.connection_id)
+            else:
+                failed += 1
+        if failed:
+            # Left unmarked: the stream's fan-out delivers to them.
+            logger.warning(
+                "fast path: posts failed or timed out",
+                extra={"tenant_id": tenant_id, "failed": failed, "through": through},
+            )
+        if gone:
+            remaining = [c for c in listed.connections if c.connection_id not in gone]
+            listed = listed.model_copy(update={"connections": remaining})
+        marks = marks_after(listed, posted_through)
+        if needs_writing(listed, marks):
+            self.connections.record_pushed(
+                tenant_id, marks, epoch_s(self._clock) + MARKS_TTL_SECONDS
+            )
