@@ -116,6 +116,8 @@ class InMemoryTenantStore:
         self.meta: TenantMeta | None = None
         self.docs: dict[DocKey, StoredDoc] = {}
         self._lock = threading.Lock()
+        self.last_commit: Commit | None = None
+        self.version_reads = 0
 
     @property
     def tenant_id(self) -> str:
@@ -146,6 +148,7 @@ class InMemoryTenantStore:
                     write, self.docs.get(write.key), expected_version + offset
                 )
             self.meta = _moved_meta(self.meta, commit, expected_version + len(commit.writes))
+            self.last_commit = commit
             return CommitResult(CommitOutcome.COMMITTED)
 
     def get_doc(self, key: DocKey) -> StoredDoc | None:
@@ -174,6 +177,7 @@ class InMemoryTenantStore:
         page_size: int = 100,
     ) -> Iterator[StoredDoc]:
         with self._lock:
+            self.version_reads += 1
             docs = sorted(self.docs.values(), key=lambda d: d.version)
         yield from (
             d

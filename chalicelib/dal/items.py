@@ -236,6 +236,8 @@ class TenantItem(Model):
     # On `meta` only: the tombstone ledger behind the sync horizon (docs/sync.md).
     tombstone_floor = NumberAttribute(null=True)
     tombstone_buckets: MapAttribute[str, Any] = MapAttribute(null=True)
+    # On `meta` only: the last fast-path claim (epoch ms; docs/protocol.md, The fast path).
+    push_claim = NumberAttribute(null=True)
     by_version = VersionIndex()
 
 

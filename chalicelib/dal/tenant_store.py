@@ -160,6 +160,9 @@ class Commit:
 
     writes: tuple[DocWrite, ...]
     ledger: LedgerChange | None = None
+    # Epoch ms until which the writer posts this commit to the tenant's connections itself
+    # (the fast path's claim, read by the stream's fan-out from `meta`); 0: no claim.
+    push_claim_ms: int = 0
 
 
 class CommitOutcome(Enum):
@@ -323,6 +326,8 @@ class DynamoTenantStore:
         meta_actions: list[Action] = [items.version.set(last_version)]
         if commit.ledger is not None:
             meta_actions.extend(self._ledger_actions(commit.ledger, last_version))
+        if commit.push_claim_ms:
+            meta_actions.append(items.push_claim.set(commit.push_claim_ms))
         try:
             with _tenant_errors(), TransactWrite(connection=self._table.connection()) as tx:
                 tx.update(

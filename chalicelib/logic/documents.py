@@ -387,6 +387,7 @@ class DocumentService:
         now_s = now_ms // 1000
         expires_s = tombstone_expiry(now_s, self._tombstone_days)
         plans: list[Planned] = []
+        push = self._fast_path.begin(tenant_id) if self._fast_path is not None else None
 
         def refused(index: int, error: UserdbError) -> UserdbError:
             return in_op(index, error) if in_batch else error
@@ -403,7 +404,8 @@ class DocumentService:
             writes = tuple(planned.write for planned in plans)
             deletes = any(write.is_deletion for write in writes)
             ledger = ledger_change(meta, expires_s, now_s) if deletes else None
-            return Commit(writes=writes, ledger=ledger)
+            claim = push.claim_until_ms(epoch_ms(self._clock)) if push is not None else 0
+            return Commit(writes=writes, ledger=ledger, push_claim_ms=claim)
 
         def explain_refusal(store: TenantStore, commit: Commit, index: int) -> UserdbError | None:
             write = commit.writes[index]
@@ -411,7 +413,6 @@ class DocumentService:
             error = explain(ops[index], write, current)
             return refused(index, error) if error is not None else None
 
-        push = self._fast_path.begin(tenant_id) if self._fast_path is not None else None
         try:
             committed = self._writer.commit(tenant_id, make_commit, explain_refusal)
         except BaseException:

@@ -9,8 +9,9 @@ other items trigger nothing: the `meta` record of the same transaction covers th
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,7 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from chalicelib.dal.connection_push import ConnectionGoneError
 from chalicelib.dal.connections import ConnectionStore
 from chalicelib.logic.change_feed import ChangeFeed
+from chalicelib.logic.clock import Clock, SystemClock, epoch_ms
 from chalicelib.logic.message_split import split_changes
 from chalicelib.logic.posting import ConnectionPusher, Posted, each, post_parts
 from chalicelib.logic.sync import for_collections
@@ -32,6 +34,8 @@ from chalicelib.models.protocol import encode
 from chalicelib.observability import logger
 
 META_SORT_KEY = "meta"
+# The longest the fan-out waits for a writer's claim (a clock far ahead must not stall it).
+MAX_CLAIM_WAIT_S = 0.5
 
 
 @dataclass
@@ -42,6 +46,9 @@ class TenantRange:
     after: int
     through: int
     sequence_numbers: list[str] = field(default_factory=list)
+    # The latest fast-path claim among the batch's commits (epoch ms; 0: none): until
+    # then the writer is posting its commit itself.
+    claimed_until_ms: int = 0
 
 
 class FanOutFailedError(Exception):
@@ -67,7 +74,16 @@ def committed_ranges(records: Iterable[Mapping[str, Any]]) -> dict[str, TenantRa
         found.after = min(found.after, before)
         found.through = max(found.through, after)
         found.sequence_numbers.append(str(image.get("SequenceNumber", "")))
+        found.claimed_until_ms = max(found.claimed_until_ms, _claim(image))
     return ranges
+
+
+def _claim(image: Mapping[str, Any]) -> int:
+    """The fast-path claim this commit made: `push_claim` when the commit changed it (a
+    commit that made none leaves the previous one in place)."""
+    new = (image.get("NewImage") or {}).get("push_claim", {}).get("N")
+    old = (image.get("OldImage") or {}).get("push_claim", {}).get("N")
+    return int(new) if new is not None and new != old else 0
 
 
 class PushedVersions:
@@ -104,11 +120,16 @@ class FanOut:
         connections: ConnectionStore,
         push: ConnectionPusher,
         pushed: PushedVersions | None = None,
+        *,
+        clock: Clock | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._feed = feed
         self._connections = connections
         self._push = push
         self._pushed = pushed or PushedVersions()
+        self._clock = clock or SystemClock()
+        self._sleep = sleep
 
     def deliver(self, committed: TenantRange) -> int:
         """Push (after, through] to every connection that lacks it; returns messages sent.
@@ -128,6 +149,9 @@ class FanOut:
         # catch-up reads past `through`.
         listed = self._connections.listing(tenant_id)
         lacking = [c for c in listed.connections if listed.covered(c) < committed.through]
+        if lacking and self._await_claim(committed.claimed_until_ms):
+            listed = self._connections.listing(tenant_id)
+            lacking = [c for c in listed.connections if listed.covered(c) < committed.through]
         if not lacking:
             self._pushed.advance(tenant_id, committed.through)
             return 0
@@ -161,6 +185,17 @@ class FanOut:
             raise FanOutFailedError(tenant_id)
         self._pushed.advance(tenant_id, changes.to)
         return sent
+
+    def _await_claim(self, claimed_until_ms: int) -> bool:
+        """Let a writer that claimed the range finish its own push (and record its marks)
+        before deciding who lacks it; True if it waited (then look again). On AWS the
+        stream is read after a claim ends; a stream read at once (the local runtime) may
+        find the writer still pushing, and waits rather than post the range twice."""
+        wait_s = (claimed_until_ms - epoch_ms(self._clock)) / 1000
+        if wait_s <= 0:
+            return False
+        self._sleep(min(wait_s, MAX_CLAIM_WAIT_S))
+        return True
 
 
 def _meta_tenant(record: DynamoDBRecord) -> str | None:

@@ -274,3 +274,28 @@ def test_a_cursor_beyond_the_store_is_not_taken_as_acked(parts):
     send(service, push, "c1", {"action": "ping", "version": 40})
     # Then fan-out still treats it as at most at the server's version
     assert store.get("c1").acked_version == 1
+
+
+def test_a_hello_marks_the_connection_as_holding_its_catch_up(parts):
+    # Given three versions and a client that had one
+    service, _, store, feed, push, token, _ = parts
+    for n in range(3):
+        feed.write("usr_a", f"n{n}", "text")
+    service.connect("c1", token, CLIENT)
+    # When it says hello, the catch-up (1, 3] is posted and recorded as pushed to it
+    send(service, push, "c1", {"action": "hello", "since": 1})
+    assert store.pushed["usr_a"] == {"c1": 3}
+    # And a hello with nothing to catch up writes no marks
+    writes = store.marks_written
+    service.connect("c2", token, str(uuid.uuid4()))
+    send(service, push, "c2", {"action": "hello", "since": 3})
+    assert store.marks_written == writes
+
+
+def test_a_hello_whose_catch_up_could_not_be_posted_marks_nothing(parts):
+    service, _, store, feed, push, token, _ = parts
+    feed.write("usr_a", "n1", "text")
+    service.connect("c1", token, CLIENT)
+    push.gone.add("c1")
+    send(service, push, "c1", {"action": "hello", "since": 0})
+    assert "usr_a" not in store.pushed

@@ -211,3 +211,15 @@ def test_a_connection_missed_by_the_listing_gets_the_range_from_its_hello():
     assert len(push.messages_to("old")) == 1
     assert push.messages_to("new") == []
     assert feed.hello_saw is not None and feed.hello_saw >= 1
+
+
+def test_a_commit_that_set_a_claim_carries_it_and_one_that_did_not_carries_none():
+    claimed = meta_record("usr_a", 0, 1, "1")
+    claimed["dynamodb"]["NewImage"]["push_claim"] = {"N": "5000"}
+    unclaimed = meta_record("usr_a", 1, 2, "2")
+    # The claim stays on `meta`, but this commit did not change it
+    unclaimed["dynamodb"]["NewImage"]["push_claim"] = {"N": "5000"}
+    unclaimed["dynamodb"]["OldImage"]["push_claim"] = {"N": "5000"}
+    assert committed_ranges([claimed])["usr_a"].claimed_until_ms == 5000
+    assert committed_ranges([unclaimed])["usr_a"].claimed_until_ms == 0
+    assert committed_ranges([claimed, unclaimed])["usr_a"].claimed_until_ms == 5000

@@ -1,0 +1,347 @@
+"""The fast path and the pushed marks, with in-memory fakes: a write posts its own change, the
+stream's fan-out delivers only what the fast path did not, and a push never fails a write."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+
+from chalicelib.dal.tenant_store import TenantStore
+from chalicelib.logic.collections import parse_declarations
+from chalicelib.logic.documents import DocumentService
+from chalicelib.logic.fanout import FanOut, TenantRange
+from chalicelib.logic.fast_path import FastPath, FastPathPolicy
+from chalicelib.logic.feed import DocumentFeed
+from chalicelib.logic.message_split import split_changes
+from chalicelib.logic.pushed_marks import marks_after, needs_writing
+from chalicelib.logic.sync import committed_changes
+from chalicelib.logic.tenant_writes import TenantWriter
+from chalicelib.models.connections import Connection, TenantConnections
+from chalicelib.models.documents import BatchOp, BatchRequest
+from chalicelib.models.protocol import encode
+from tests.fakes import FakeClock, InMemoryConnectionStore, InMemoryTenantStore, RecordingPush
+
+TENANT = "usr_0000000000000000"
+COLLECTIONS = parse_declarations(
+    '{"collections": {"notes": {"schema": {"type": "object"}}, '
+    '"todos": {"schema": {"type": "object"}}}}',
+    "test",
+)
+
+
+class DirectTenants:
+    def __init__(self, store: TenantStore) -> None:
+        self.store = store
+
+    def open(self, tenant_id: str) -> TenantStore:
+        return self.store
+
+    def recover(self, tenant_id: str) -> TenantStore:
+        return self.store
+
+
+class NoIdempotency:
+    def once(self, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("not used here")
+
+
+class Ticker:
+    """A monotonic clock moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class World:
+    """A tenant's store, its connections, the fast path and the fan-out, all in memory."""
+
+    def __init__(self, policy: FastPathPolicy | None = None) -> None:
+        self.clock = FakeClock()
+        self.ticker = Ticker()
+        self.tenant = InMemoryTenantStore(TENANT)
+        self.tenant.initialise()
+        self.connections = InMemoryConnectionStore()
+        self.push = RecordingPush()
+        self.fast_path = FastPath(
+            self.connections,
+            self.push,
+            self.clock,
+            policy or FastPathPolicy(),
+            monotonic=self.ticker,
+            in_background=lambda work: work(),
+        )
+        writer = TenantWriter(DirectTenants(self.tenant), pause=lambda attempt: None)
+        self.documents = DocumentService(
+            writer,
+            COLLECTIONS,
+            NoIdempotency(),
+            self.clock,
+            tombstone_days=7,
+            fast_path=self.fast_path,
+        )
+        self.feed = DocumentFeed(writer, COLLECTIONS, self.clock, tombstone_days=7)
+        self.slept: list[float] = []
+        self.stream_push = RecordingPush()
+
+    def tenant_reads(self) -> int:
+        return self.tenant.version_reads
+
+    def connect(self, connection_id: str, acked: int = 0, **fields: Any) -> None:
+        self.connections.add(
+            Connection(
+                tenant_id=TENANT,
+                connection_id=connection_id,
+                client_id=str(uuid.uuid4()),
+                session_id="ses_1",
+                acked_version=acked,
+                connected_at=1,
+                **fields,
+            ),
+            expires=99,
+        )
+
+    def write(self, text: str, doc_id: str | None = None) -> int:
+        return self.documents.create(TENANT, "notes", {"text": text}, doc_id).version
+
+    def stream_delivers(self, after: int, through: int, claimed_until_ms: int = 0) -> int:
+        """The fan-out of a stream batch (a new instance each time, as a retry may be)."""
+        fan_out = FanOut(
+            self.feed, self.connections, self.stream_push, clock=self.clock, sleep=self.slept.append
+        )
+        return fan_out.deliver(TenantRange(TENANT, after, through, [], claimed_until_ms))
+
+
+def test_a_write_posts_what_the_fan_out_would_send_for_its_range():
+    # Given a connected client that holds everything so far
+    world = World()
+    world.write("before")
+    world.connect("c1", acked=1)
+    # When a note is written and then deleted, each write posts exactly the message the
+    # fan-out's read would build for its range at that moment
+    for write in (
+        lambda: world.write("hello", doc_id="n1"),
+        lambda: world.documents.delete(TENANT, "notes", "n1"),
+    ):
+        write()
+        message = world.push.messages_to("c1")[-1]
+        expected = committed_changes(world.tenant, message["from"], message["to"])
+        assert message == json.loads(encode(expected))
+    assert [m["to"] for m in world.push.messages_to("c1")] == [2, 3]
+    assert world.push.messages_to("c1")[1]["items"] == [
+        {"collection": "notes", "id": "n1", "version": 3, "deleted": True}
+    ]
+    # And the connection is marked as holding them
+    assert world.connections.pushed[TENANT] == {"c1": 3}
+
+
+def test_a_batch_is_one_message_covering_all_its_versions():
+    world = World()
+    world.connect("c1")
+    ops = [BatchOp(op="create", collection="todos", data={"n": n}) for n in range(3)]
+    world.documents.batch(TENANT, BatchRequest(ops=ops))
+    (message,) = world.push.messages_to("c1")
+    assert (message["from"], message["to"]) == (0, 3)
+    assert [item["version"] for item in message["items"]] == [1, 2, 3]
+
+
+def test_the_fan_out_skips_connections_the_fast_path_reached_and_reads_nothing():
+    world = World()
+    world.connect("c1")
+    world.connect("c2")
+    version = world.write("one")
+    reads_before = world.tenant_reads()
+    assert world.stream_delivers(0, version) == 0
+    assert world.stream_push.posts == []
+    assert world.tenant_reads() == reads_before
+
+
+def test_a_failed_post_is_left_to_the_fan_out_and_never_fails_the_write():
+    # Given two clients, one of whose posts fails
+    world = World()
+    world.connect("c1")
+    world.connect("c2")
+    world.push.failing["c2"] = 1
+    # When a note is written, the write succeeds all the same
+    version = world.write("one")
+    assert version == 1
+    # Then only the reached connection is marked, and the fan-out posts to the other alone
+    assert world.connections.pushed[TENANT] == {"c1": 1}
+    assert world.stream_delivers(0, version) == 1
+    assert [target for target, _ in world.stream_push.posts] == ["c2"]
+
+
+def test_a_write_whose_push_breaks_still_commits():
+    world = World()
+    world.connect("c1")
+
+    def broken(tenant_id: str) -> TenantConnections:
+        raise RuntimeError("the connections table is unreachable")
+
+    world.connections.listing = broken  # type: ignore[method-assign]
+    assert world.write("one") == 1
+    assert world.push.posts == []
+    # The stream delivers it (it lists the connections itself)
+    del world.connections.listing
+    assert world.stream_delivers(0, 1) == 1
+
+
+def test_a_connection_answering_gone_is_forgotten():
+    world = World()
+    world.connect("c1")
+    world.connect("c2")
+    world.push.gone.add("c2")
+    world.write("one")
+    assert [c.connection_id for c in world.connections.for_tenant(TENANT)] == ["c1"]
+    assert world.connections.pushed[TENANT] == {"c1": 1}
+
+
+def test_a_connection_that_lags_is_left_to_the_stream_and_holds_the_tenant_there():
+    # Given a client that has not acked (nor been posted) version 1
+    world = World(FastPathPolicy(hold_s=0.25))
+    world.write("one")
+    world.connect("c1", acked=0)
+    # When version 2 is written, posting (1, 2] would leave it a gap: nothing is posted
+    world.write("two")
+    assert world.push.posts == []
+    # And the next writes within the hold go to the stream without even listing
+    listings = world.connections.listings
+    world.write("three")
+    assert world.connections.listings == listings
+    # Until the hold ends and the client caught up (acked what the stream gave it)
+    world.ticker.now += 0.3
+    world.connections.raise_ack(TENANT, "c1", 3)
+    world.write("four")
+    assert [m["to"] for m in world.push.messages_to("c1")] == [4]
+
+
+def test_writes_while_a_push_is_in_flight_are_left_to_the_stream():
+    world = World()
+    first = world.fast_path.begin(TENANT)
+    assert first is not None
+    assert world.fast_path.begin(TENANT) is None  # this instance is pushing to the tenant
+    assert world.fast_path.begin("usr_other") is not None
+    first.end()
+    world.ticker.now += 1
+    assert world.fast_path.begin(TENANT) is not None
+
+
+def test_many_connections_are_left_to_the_fan_out():
+    world = World(FastPathPolicy(max_connections=2))
+    for n in range(3):
+        world.connect(f"c{n}")
+    world.write("one")
+    assert world.push.posts == []
+    assert world.stream_delivers(0, 1) == 3
+
+
+def test_the_fast_path_can_be_turned_off():
+    world = World(FastPathPolicy(max_connections=0))
+    world.connect("c1")
+    world.write("one")
+    assert world.push.posts == []
+    assert world.connections.listings == 0
+
+
+def test_a_connection_following_some_collections_gets_their_items_over_the_same_range():
+    world = World()
+    world.connect("c1", collections=frozenset({"todos"}))
+    world.write("a note")
+    (message,) = world.push.messages_to("c1")
+    assert (message["from"], message["to"], message["items"]) == (0, 1, [])
+
+
+def test_a_write_claims_its_range_and_the_fan_out_waits_for_the_claim_only_when_needed():
+    world = World(FastPathPolicy(claim_s=0.1))
+    world.connect("c1")
+    world.write("one")
+    assert world.tenant.last_commit is not None
+    meta_claim = world.tenant.last_commit.push_claim_ms
+    assert meta_claim == int(world.clock.now() * 1000) + 100
+    # Every connection marked: no wait, nothing posted
+    assert world.stream_delivers(0, 1, claimed_until_ms=meta_claim) == 0
+    assert world.slept == []
+    # A connection the fast path did not reach: the fan-out lets the claim run out, then posts
+    world.connect("c2")
+    assert world.stream_delivers(0, 1, claimed_until_ms=meta_claim) == 1
+    assert world.slept == [pytest.approx(0.1)]
+    # A claim in the past costs no wait
+    world.slept.clear()
+    world.connect("c3")
+    assert world.stream_delivers(0, 1, claimed_until_ms=meta_claim - 1000) == 2
+    assert world.slept == []
+
+
+def test_the_fan_out_reads_only_from_what_the_lacking_connections_hold():
+    world = World(FastPathPolicy(max_connections=0))
+    for n in range(1, 5):
+        world.write(f"note {n}")
+    world.connect("c1", acked=3)
+    world.connect("c2", acked=4)
+    world.stream_delivers(0, 4)
+    (message,) = world.stream_push.messages_to("c1")
+    assert (message["from"], message["to"]) == (3, 4)
+    assert [item["version"] for item in message["items"]] == [4]
+    assert world.stream_push.messages_to("c2") == []
+
+
+def test_the_fan_out_posts_only_the_parts_a_connection_lacks():
+    world = World(FastPathPolicy(max_connections=0))
+    big = "x" * 60_000
+    for n in range(4):
+        world.write(big + str(n))
+    parts = split_changes(committed_changes(world.tenant, 0, 4))
+    assert len(parts) >= 2
+    world.connect("c1")
+    world.connections.record_pushed(TENANT, {"c1": parts[0].to}, expires=99)
+    world.stream_delivers(0, 4)
+    posted = world.stream_push.messages_to("c1")
+    assert posted[0]["from"] == parts[0].to
+    assert posted[-1]["to"] == 4
+
+
+# ---- the marks' rules ----
+
+
+def listing(pushed: dict[str, int], *ids: str, acked: int = 0) -> TenantConnections:
+    connections = [
+        Connection(
+            tenant_id=TENANT,
+            connection_id=cid,
+            client_id=str(uuid.uuid4()),
+            session_id="s",
+            acked_version=acked,
+            connected_at=1,
+        )
+        for cid in ids
+    ]
+    return TenantConnections(connections=connections, pushed=pushed)
+
+
+def test_marks_keep_listed_connections_only_and_only_rise():
+    listed = listing({"a": 5, "gone": 9}, "a", "b")
+    assert marks_after(listed, {"b": 6}) == {"a": 5, "b": 6}
+    assert marks_after(listed, {"a": 3}) == {"a": 5}
+
+
+def test_a_stale_rewrite_can_only_lower_a_mark():
+    # Two writers read the marks at {a: 5}; the first posts (5, 6], the second (6, 7]
+    # finds a at 5 < 6 and posts nothing to it. Whatever order their writes land in, the
+    # mark of a ends at 6 or 5: never above what was posted to it.
+    read = listing({"a": 5}, "a")
+    first = marks_after(read, {"a": 6})
+    second = marks_after(read, {})
+    assert first == {"a": 6}
+    assert second == {"a": 5}
+    assert not needs_writing(read, second)
+
+
+def test_covered_is_the_higher_of_acked_and_marked():
+    listed = listing({"a": 4}, "a", "b", acked=2)
+    covered = {c.connection_id: listed.covered(c) for c in listed.connections}
+    assert covered == {"a": 4, "b": 2}
