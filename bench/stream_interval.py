@@ -32,8 +32,7 @@ def measure_one(runtime: RuntimeProcess, interval_ms: int, plan: IntervalPlan) -
     writer, other = users(runtime)
     with Followers.connected(runtime, other.token, CLIENTS) as followers:
         warm_up(writer, followers)
-        quiet_s = interval_ms / 1000 + 0.05
-        single = write_latencies(writer, followers, plan.spaced, quiet_s=quiet_s)
+        single = write_latencies(writer, followers, plan.spaced)
         every_50 = write_latencies(writer, followers, plan.paced, spacing_s=0.05)
         burst_found = burst(writer, followers.clients, plan.burst, threads=plan.writer_threads)
     return {

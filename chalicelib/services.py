@@ -152,7 +152,12 @@ def build_services(
         feed=feed,
         notes=NoteService(documents),
         connections=connections,
-        fan_out=FanOut(feed, connection_store, default_push or _MissingPush()),
+        fan_out=FanOut(
+            feed,
+            connection_store,
+            default_push or _MissingPush(),
+            fast_path_max_connections=settings.fast_path_max_connections,
+        ),
         push_for=push_for,
     )
 

@@ -29,7 +29,7 @@ from chalicelib.logic.clock import Clock, SystemClock, epoch_ms
 from chalicelib.logic.message_split import split_changes
 from chalicelib.logic.posting import ConnectionPusher, Posted, each, post_parts
 from chalicelib.logic.sync import for_collections
-from chalicelib.models.connections import Connection
+from chalicelib.models.connections import Connection, TenantConnections
 from chalicelib.models.protocol import encode
 from chalicelib.observability import logger
 
@@ -123,6 +123,7 @@ class FanOut:
         *,
         clock: Clock | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        fast_path_max_connections: int = 10,
     ) -> None:
         self._feed = feed
         self._connections = connections
@@ -130,6 +131,9 @@ class FanOut:
         self._pushed = pushed or PushedVersions()
         self._clock = clock or SystemClock()
         self._sleep = sleep
+        # The fast path's own limit (settings): a tenant with more connections has no
+        # writer posting to them, whatever its commits claim.
+        self._fast_path_max_connections = fast_path_max_connections
 
     def deliver(self, committed: TenantRange) -> int:
         """Push (after, through] to every connection that lacks it; returns messages sent.
@@ -149,7 +153,9 @@ class FanOut:
         # catch-up reads past `through`.
         listed = self._connections.listing(tenant_id)
         lacking = [c for c in listed.connections if listed.covered(c) < committed.through]
-        if lacking and self._await_claim(committed.claimed_until_ms):
+        if self._writer_may_be_posting(committed, listed, lacking) and self._await_claim(
+            committed.claimed_until_ms
+        ):
             listed = self._connections.listing(tenant_id)
             lacking = [c for c in listed.connections if listed.covered(c) < committed.through]
         if not lacking:
@@ -185,6 +191,18 @@ class FanOut:
             raise FanOutFailedError(tenant_id)
         self._pushed.advance(tenant_id, changes.to)
         return sent
+
+    def _writer_may_be_posting(
+        self, committed: TenantRange, listed: TenantConnections, lacking: list[Connection]
+    ) -> bool:
+        """Whether a claimed range's writer may still be posting to a connection that lacks
+        it: the fast path serves tenants with few connections, and only connections that
+        held everything before the range (the others are this fan-out's anyway)."""
+        if not committed.claimed_until_ms or not lacking:
+            return False
+        if len(listed.connections) > self._fast_path_max_connections:
+            return False
+        return any(listed.covered(c) >= committed.after for c in lacking)
 
     def _await_claim(self, claimed_until_ms: int) -> bool:
         """Let a writer that claimed the range finish its own push (and record its marks)

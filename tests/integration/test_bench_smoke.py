@@ -39,6 +39,11 @@ def expected_measures() -> list[str]:
         ]
     widest = max(TINY.client_counts)
     rows.append(f"fan-out deliveries/s, {widest} clients of one user")
+    rows.append("POST /notes, no client connected, p50")
+    for count in TINY.client_counts:
+        rows.append(f"POST /notes, {count} client{'s' if count > 1 else ''} connected, p50")
+    slow = f"single write -> 1 client, stream read every {TINY.slow_stream_interval_ms} ms"
+    rows += [f"{slow}, p50", f"{slow}, p99"]
     offered = (
         f"{TINY.big_burst:,} writes offered in {TINY.big_burst / TINY.big_burst_rate_per_s:g} s"
     )

@@ -345,3 +345,24 @@ def test_covered_is_the_higher_of_acked_and_marked():
     listed = listing({"a": 4}, "a", "b", acked=2)
     covered = {c.connection_id: listed.covered(c) for c in listed.connections}
     assert covered == {"a": 4, "b": 2}
+
+
+def test_the_fan_out_does_not_wait_for_a_claim_no_writer_can_be_serving():
+    world = World(FastPathPolicy(max_connections=0))
+    world.write("one")
+    world.write("two")
+    claim = int(world.clock.now() * 1000) + 100
+    # A connection that lacked version 1 too: no fast path would post (1, 2] to it
+    world.connect("behind", acked=0)
+    assert world.stream_delivers(1, 2, claimed_until_ms=claim) == 1
+    assert world.slept == []
+
+
+def test_the_fan_out_does_not_wait_for_a_claim_on_a_tenant_with_many_connections():
+    world = World(FastPathPolicy(max_connections=0))
+    world.write("one")
+    for n in range(11):  # more than the fan-out's default fast-path limit, 10
+        world.connect(f"c{n}")
+    claim = int(world.clock.now() * 1000) + 100
+    assert world.stream_delivers(0, 1, claimed_until_ms=claim) == 11
+    assert world.slept == []
