@@ -7,8 +7,8 @@ DynamoDB Local behind a metering proxy (bench/capacity_meter.py). For each N it
 signs up a user, connects N WebSocket clients (each says `hello`, applies the
 snapshot and acks, as the web client does), sends pings, then makes note writes
 one at a time through the REST API, each waited for until every client has
-received and acked it (a user typing: every write its own stream batch, the
-worst case for fan-out; bursts coalesce and cost less), and closes the clients.
+received it, then 150 ms more (a user typing: every write its own stream batch,
+the worst case for fan-out; bursts coalesce and cost less), and closes the clients.
 For each phase it counts what AWS bills:
 
 - Lambda invocations and their durations, from the runtime's REPORT lines;
@@ -68,6 +68,8 @@ PLATFORM_LOG_BYTES = 240 + 3 * 26
 APP_LOG_EVENT_OVERHEAD = 26
 PINGS_PER_HOUR = 120  # DESIGN §5: a ping every 30 s
 MEMORY_GB = 0.5  # lambda_memory_size in .chalice/config.json
+# After each write has reached every client: longer than the stream interval (100 ms).
+WRITE_PAUSE_S = 0.15
 
 REPORT = re.compile(r"REPORT RequestId: \S+ Function: (\S+) Duration: ([\d.]+) ms")
 
@@ -341,6 +343,8 @@ def scenario(
             version = body["note"]["version"]
             for device in devices:
                 device.wait(_cursor(version))
+            # Past the stream's interval: every write is its own stream batch, as when typing.
+            time.sleep(WRITE_PAUSE_S)
 
     written = observer.measure(devices, rest, write_notes)
 

@@ -40,6 +40,8 @@ class FastPathPolicy:
     - `max_connections`: a tenant with more live connections is left to the stream's
       fan-out (0 turns the fast path off);
     - `wait_s`: the most a write waits for its posts (they go out in parallel);
+    - `burst_gap_s`: a write beginning sooner than this after the instance's previous
+      write to the tenant is left to the stream, and holds the tenant there (`hold_s`);
     - `hold_s`: once this instance has left a tenant's range to the stream (a burst), its
       writes to that tenant go to the stream too for this long without asking: the
       clients' acks, which would let the fast path resume, come at most every 250 ms;
@@ -52,6 +54,12 @@ class FastPathPolicy:
     wait_s: float = 1.0
     hold_s: float = 0.25
     claim_s: float = 0.1
+    # A write that begins this soon after the instance's previous write to the tenant is
+    # part of a burst (a person's saves come further apart; so do writes 50 ms apart).
+    burst_gap_s: float = 0.04
+    # How long a tenant found with more than `max_connections` is left to the stream
+    # without listing its connections again (a listing of hundreds costs tens of ms).
+    crowded_s: float = 10.0
 
 
 class FastPush:
@@ -123,18 +131,25 @@ class FastPath:
         # What this instance posted to each of a tenant's connections: its own marks, known
         # before they are read back (they are written without waiting).
         self._posted: InstanceCache[str, dict[str, int]] = InstanceCache(10_000)
+        # When this instance last began a write to each tenant (monotonic seconds).
+        self._last_write: InstanceCache[str, float] = InstanceCache(10_000)
 
     def begin(self, tenant_id: str) -> FastPush | None:
         """Start a write's push (listing its tenant's connections meanwhile), or None when
-        the write is left to the stream: the fast path is off, or this instance is pushing
-        to the tenant already or handed it to the stream moments ago (a burst coalesces
-        in the stream's batches instead)."""
+        the write is left to the stream: the fast path is off, or the write is part of a
+        burst (this instance is pushing to the tenant already, began a write to it moments
+        ago, or handed it to the stream lately): a burst coalesces in the stream's batches."""
         if self.policy.max_connections <= 0:
             return None
         now = self.monotonic()
         with self._lock:
+            previous = self._last_write.get(tenant_id)
+            self._last_write.put(tenant_id, now)
             held_until = self._held.get(tenant_id)
-            if tenant_id in self._in_flight or (held_until is not None and now < held_until):
+            if held_until is not None and now < held_until:
+                return None
+            in_burst = previous is not None and now - previous < self.policy.burst_gap_s
+            if tenant_id in self._in_flight or in_burst:
                 self._hold(tenant_id, now)
                 return None
             self._in_flight.add(tenant_id)
@@ -182,7 +197,9 @@ class FastPath:
         if not connections:
             return
         if len(connections) > self.policy.max_connections:
-            return  # many devices: the fan-out posts to them in parallel, off the write's path
+            # Many devices: the fan-out posts to them in parallel, off the write's path.
+            self._held.put(tenant_id, self.monotonic() + self.policy.crowded_s)
+            return
         # Only connections holding everything before this write can take it without a gap;
         # the others (a burst the stream is delivering, a client that has not said hello)
         # are the fan-out's.

@@ -9,7 +9,9 @@ A plan (JSON, from `--faults FILE` or `PUT /@faults` on the WebSocket port) list
 
 A connection rule makes matching `@connections` calls answer with its status (429
 LimitExceededException, 410 GoneException, 403 ForbiddenException, 500
-InternalServerError) instead of reaching the socket; a function rule makes matching
+InternalServerError) instead of reaching the socket, or answer only after `delayMs`
+(a slow API Gateway; with a status too, it answers that after the delay); a function
+rule makes matching
 invocations raise before the handler runs. `count` fails the next N matches, `rate`
 fails each match with that probability (from a generator seeded by `seed`, so a run
 can be replayed). The first rule that fires decides. No I/O here.
@@ -59,15 +61,23 @@ class _Rule(BaseModel):
 
 
 class ConnectionFault(_Rule):
-    """`@connections` calls (POST by default), of one connection or all, answer `status`."""
+    """`@connections` calls (POST by default), of one connection or all, answer `status`,
+    or are answered only after `delayMs` (and then as usual, unless `status` is given too)."""
 
-    status: Literal[403, 410, 429, 500]
+    status: Literal[403, 410, 429, 500] | None = None
+    delay_ms: Annotated[int, Field(ge=1, le=60_000)] | None = Field(default=None, alias="delayMs")
     connection_id: str | None = Field(default=None, alias="connectionId", min_length=1)
     operations: Annotated[list[Operation], Field(min_length=1)] = ["POST"]
 
+    @model_validator(mode="after")
+    def _does_something(self) -> ConnectionFault:
+        if self.status is None and self.delay_ms is None:
+            raise ValueError("give a status to answer with, a delayMs, or both")
+        return self
+
     @property
     def error_type(self) -> str:
-        return CONNECTION_ERRORS[self.status]
+        return CONNECTION_ERRORS[self.status] if self.status is not None else ""
 
     def matches(self, operation: str, connection_id: str) -> bool:
         return operation in self.operations and self.connection_id in (None, connection_id)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import http.server
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -26,6 +27,8 @@ class ScriptedConnections(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", 0), _Handler)
         self.script: list[int] = []
         self.posts: list[bytes] = []
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.stall_s = 0.0
 
     @property
     def endpoint(self) -> str:
@@ -37,6 +40,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.server.posts.append(self.rfile.read(int(self.headers.get("content-length", 0))))
+        self.server.requests.append((self.path, dict(self.headers.items())))
+        time.sleep(self.server.stall_s)
         status = self.server.script.pop(0) if self.server.script else 200
         body = b"" if status == 200 else b'{"message": "scripted"}'
         self.send_response(status)
@@ -101,3 +106,31 @@ def test_an_error_that_retrying_cannot_fix_fails_at_once(connections, push, paus
     with pytest.raises(PushFailedError, match="BadRequestException"):
         push.post("c1", b"hello")
     assert len(connections.posts) == 1 and pauses == []
+
+
+def test_a_post_is_signed_for_execute_api_and_names_the_connection_in_its_path(
+    connections, push, monkeypatch
+):
+    # Given credentials in the environment, as Lambda gives a function its role's
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    # When a message is posted to a connection id with characters a path must escape
+    push.post("Ab3dE5fG7hI=", b"hello")
+    # Then it went to the stage's @connections path, SigV4-signed for execute-api
+    [(path, headers)] = connections.requests
+    assert path == "/local/@connections/Ab3dE5fG7hI%3D"
+    authorization = headers["Authorization"]
+    assert authorization.startswith("AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/")
+    assert "/us-east-1/execute-api/aws4_request" in authorization
+    assert "X-Amz-Date" in headers
+
+
+def test_a_post_that_gets_no_answer_in_time_fails_without_waiting_longer(connections):
+    # Given an endpoint that answers after 2 s, and the fast path's push: one attempt, 0.3 s
+    connections.stall_s = 2.0
+    quick = ConnectionPush(connections.endpoint, "us-east-1", attempts=1, read_timeout_s=0.3)
+    # When a message is posted / Then it fails as soon as the read times out
+    started = time.monotonic()
+    with pytest.raises(PushFailedError, match="ReadTimeoutError"):
+        quick.post("c1", b"hello")
+    assert time.monotonic() - started < 1.5

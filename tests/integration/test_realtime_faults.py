@@ -79,11 +79,19 @@ def test_a_push_that_gives_up_is_retried_by_the_event_source_mapping(faults):
 
 
 def test_a_fan_out_function_that_raises_is_retried_with_its_whole_batch(faults):
-    # Given a client, and a plan that makes the next two fan-out invocations raise
+    # Given a client the write's own push cannot reach (its one attempt fails), and a plan
+    # that makes the next two fan-out invocations raise
     user = RestUser.sign_up(faults.api_url)
     live, _ = live_clients(faults, user)
     _.disconnect()
-    faults.faults("PUT", {"functions": [{"function": "*-fan_out", "count": 2}]})
+    target = live.connection_ids[-1]
+    faults.faults(
+        "PUT",
+        {
+            "connections": [{"status": 500, "count": 1, "connectionId": target}],
+            "functions": [{"function": "*-fan_out", "count": 2}],
+        },
+    )
     # When the user writes / Then the mapping retries (and bisects) the batch until delivered
     user.create("after two crashes")
     wait_converged(live, *user.server_state())

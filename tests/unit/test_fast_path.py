@@ -107,6 +107,8 @@ class World:
         )
 
     def write(self, text: str, doc_id: str | None = None) -> int:
+        """A write at a person's pace: 0.2 s after the last."""
+        self.ticker.now += 0.2
         return self.documents.create(TENANT, "notes", {"text": text}, doc_id).version
 
     def stream_delivers(self, after: int, through: int, claimed_until_ms: int = 0) -> int:
@@ -128,6 +130,7 @@ def test_a_write_posts_what_the_fan_out_would_send_for_its_range():
         lambda: world.write("hello", doc_id="n1"),
         lambda: world.documents.delete(TENANT, "notes", "n1"),
     ):
+        world.ticker.now += 1
         write()
         message = world.push.messages_to("c1")[-1]
         expected = committed_changes(world.tenant, message["from"], message["to"])
@@ -224,6 +227,7 @@ def test_writes_while_a_push_is_in_flight_are_left_to_the_stream():
     world = World()
     first = world.fast_path.begin(TENANT)
     assert first is not None
+    world.ticker.now += 0.1
     assert world.fast_path.begin(TENANT) is None  # this instance is pushing to the tenant
     assert world.fast_path.begin("usr_other") is not None
     first.end()
@@ -231,13 +235,45 @@ def test_writes_while_a_push_is_in_flight_are_left_to_the_stream():
     assert world.fast_path.begin(TENANT) is not None
 
 
-def test_many_connections_are_left_to_the_fan_out():
-    world = World(FastPathPolicy(max_connections=2))
+def test_a_write_close_behind_the_last_is_a_burst_left_to_the_stream():
+    # Given a client that holds everything
+    world = World(FastPathPolicy(burst_gap_s=0.04, hold_s=0.25))
+    world.connect("c1")
+    world.write("one")
+    # When writes follow each other faster than a person types
+    version = world.documents.create(TENANT, "notes", {"text": "two"}).version
+    world.ticker.now += 0.1
+    world.documents.create(TENANT, "notes", {"text": "three"})
+    # Then the first was pushed, and the burst is the stream's (held for a moment)
+    assert [m["to"] for m in world.push.messages_to("c1")] == [1]
+    assert version == 2
+    # And writes at a person's pace are pushed again once the client caught up
+    world.connections.raise_ack(TENANT, "c1", 3)
+    world.ticker.now += 0.3
+    world.write("four")
+    assert [m["to"] for m in world.push.messages_to("c1")] == [1, 4]
+
+
+def test_many_connections_are_left_to_the_fan_out_without_listing_them_each_write():
+    world = World(FastPathPolicy(max_connections=2, crowded_s=10))
     for n in range(3):
         world.connect(f"c{n}")
     world.write("one")
     assert world.push.posts == []
     assert world.stream_delivers(0, 1) == 3
+    # The next writes neither list the crowd nor claim their range, for a while
+    listings = world.connections.listings
+    world.write("two")
+    assert world.connections.listings == listings
+    assert world.tenant.last_commit is not None
+    assert world.tenant.last_commit.push_claim_ms == 0
+    # Then it looks again: two devices left, the fast path serves the others
+    world.connections.remove(TENANT, "c2")
+    world.ticker.now += 11
+    world.connections.raise_ack(TENANT, "c0", 2)
+    world.connections.raise_ack(TENANT, "c1", 2)
+    world.write("three")
+    assert sorted(target for target, _ in world.push.posts) == ["c0", "c1"]
 
 
 def test_the_fast_path_can_be_turned_off():

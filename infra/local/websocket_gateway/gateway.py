@@ -288,7 +288,10 @@ class WebSocketGateway:
             return _reply(management.forbidden(request_id))
         connection_id = str(request.path_params["connection_id"])
         fault = self.faults.connection_fault(request.method, connection_id)
-        if fault is not None:
+        if fault is not None and fault.delay_ms is not None:
+            log.info("injected delay: %s %s, %d ms", request.method, connection_id, fault.delay_ms)
+            await asyncio.sleep(fault.delay_ms / 1000)
+        if fault is not None and fault.status is not None:
             log.info("injected fault: %s %s -> %d", request.method, connection_id, fault.status)
             return _reply(
                 management.injected(fault.status, fault.error_type, connection_id, request_id)

@@ -104,6 +104,8 @@ def test_function_rules_match_names_by_glob():
         ({"connections": [{"status": 404, "count": 1}]}, "connections.0.status"),
         ({"connections": [{"status": 429, "rate": 1.5}]}, "connections.0.rate"),
         ({"connections": [{"status": 429, "count": 0}]}, "connections.0.count"),
+        ({"connections": [{"count": 1}]}, "a status to answer with, a delayMs"),
+        ({"connections": [{"delayMs": 0, "count": 1}]}, "connections.0.delayMs"),
         ({"functions": [{"count": 1}]}, "functions.0.function"),
         ({"functions": [{"function": "f", "count": 1, "extra": 1}]}, "functions.0.extra"),
         ({"rules": []}, "rules"),
@@ -154,6 +156,7 @@ def test_the_control_endpoint_shows_replaces_and_clears_the_plan():
 )
 def test_an_injected_reply_is_read_by_boto3_as_that_error(status, code):
     rule = parse_plan({"connections": [{"status": status, "count": 1}]}).connections[0]
+    assert rule.status is not None
     reply = management.injected(rule.status, rule.error_type, "c1", "req")
     result = parsed(reply, "PostToConnection")
     assert result["Error"]["Code"] == code
@@ -191,3 +194,11 @@ def test_the_command_line_takes_a_fault_plan_and_app_environment(tmp_path: Path,
         with pytest.raises(SystemExit):
             parse_args(["up", *bad])
     assert "either count" in capsys.readouterr().err
+
+
+def test_a_delay_rule_slows_calls_without_failing_them():
+    faults = Faults(parse_plan({"connections": [{"delayMs": 250, "count": 1}]}))
+    rule = faults.connection_fault("POST", "a")
+    assert rule is not None
+    assert (rule.delay_ms, rule.status) == (250, None)
+    assert faults.connection_fault("POST", "a") is None
