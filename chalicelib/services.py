@@ -216,6 +216,7 @@ def _fast_path(
     policy = FastPathPolicy(
         max_connections=settings.fast_path_max_connections,
         wait_s=settings.fast_path_wait_ms / 1000,
+        claim_s=settings.fast_path_wait_ms / 1000,
     )
     return FastPath(connections, push, clock, policy)
 

@@ -389,6 +389,7 @@ class InMemoryConnectionStore:
     def __init__(self) -> None:
         self.connections: dict[str, Connection] = {}
         self.pushed: dict[str, dict[str, int]] = {}
+        self.settled: dict[str, int] = {}
         self.listings = 0
         self.marks_written = 0
 
@@ -404,12 +405,17 @@ class InMemoryConnectionStore:
     def listing(self, tenant_id: str) -> TenantConnections:
         self.listings += 1
         return TenantConnections(
-            connections=self.for_tenant(tenant_id), pushed=dict(self.pushed.get(tenant_id, {}))
+            connections=self.for_tenant(tenant_id),
+            pushed=dict(self.pushed.get(tenant_id, {})),
+            settled=self.settled.get(tenant_id, 0),
         )
 
-    def record_pushed(self, tenant_id: str, pushed: Mapping[str, int], expires: int) -> None:
+    def record_pushed(
+        self, tenant_id: str, pushed: Mapping[str, int], expires: int, settled: int = 0
+    ) -> None:
         self.marks_written += 1
         self.pushed[tenant_id] = dict(pushed)
+        self.settled[tenant_id] = settled
 
     def tenant_of(self, connection_id: str) -> str | None:
         found = self.connections.get(connection_id)
@@ -440,6 +446,7 @@ class InMemoryConnectionStore:
         for connection in gone:
             self.remove(tenant_id, connection.connection_id)
         self.pushed.pop(tenant_id, None)
+        self.settled.pop(tenant_id, None)
         return len(gone)
 
 

@@ -40,8 +40,11 @@ class ConnectionStore(Protocol):
         """Every stored connection of the tenant and its pushed marks (one consistent read)."""
         ...
 
-    def record_pushed(self, tenant_id: str, pushed: Mapping[str, int], expires: int) -> None:
-        """Replace the tenant's pushed marks with `pushed` (epoch-second TTL `expires`)."""
+    def record_pushed(
+        self, tenant_id: str, pushed: Mapping[str, int], expires: int, settled: int = 0
+    ) -> None:
+        """Replace the tenant's pushed marks with `pushed` and the version whose push is
+        over with `settled` (epoch-second TTL `expires`)."""
         ...
 
     def tenant_of(self, connection_id: str) -> str | None:
@@ -144,17 +147,21 @@ class DynamoConnectionStore:
         )
         connections: list[Connection] = []
         pushed: dict[str, int] = {}
+        settled = 0
         for raw in raw_items:
             if raw["sk"]["S"] == PUSHED_MARKS_SORT_KEY:
                 # The map's raw DynamoDB JSON: {connection id: {"N": version}}.
                 marks = raw.get("pushed", {}).get("M", {})
                 pushed = {str(k): int(v["N"]) for k, v in marks.items() if "N" in v}
+                settled = int(raw.get("settled", {}).get("N", "0"))
             else:
                 connections.append(_to_connection(self._items.from_raw_data(raw)))
-        return TenantConnections(connections=connections, pushed=pushed)
+        return TenantConnections(connections=connections, pushed=pushed, settled=settled)
 
-    def record_pushed(self, tenant_id: str, pushed: Mapping[str, int], expires: int) -> None:
-        self._marks(tenant_id, pushed=dict(pushed), expires=expires).save()
+    def record_pushed(
+        self, tenant_id: str, pushed: Mapping[str, int], expires: int, settled: int = 0
+    ) -> None:
+        self._marks(tenant_id, pushed=dict(pushed), settled=settled, expires=expires).save()
 
     def raise_ack(self, tenant_id: str, connection_id: str, version: int) -> bool:
         items = self._items

@@ -188,6 +188,8 @@ class PushedMarksItem(Model):
     sk = UnicodeAttribute(range_key=True, default=PUSHED_MARKS_SORT_KEY)
     # connection id -> version (a raw map: its keys are connection ids).
     pushed: MapAttribute[str, Any] = MapAttribute(default=dict)
+    # The highest version whose writer finished its push (posted, or gave up).
+    settled = NumberAttribute(default=0)
     expires = NumberAttribute()
 
 

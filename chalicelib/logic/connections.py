@@ -203,7 +203,10 @@ class ConnectionService:
         if not needs_writing(listed, marks):
             return
         self._connections.record_pushed(
-            connection.tenant_id, marks, epoch_s(self._clock) + CONNECTION_TTL_SECONDS
+            connection.tenant_id,
+            marks,
+            epoch_s(self._clock) + CONNECTION_TTL_SECONDS,
+            listed.settled,
         )
 
     def _close_older(self, connection: Connection, push: ConnectionPusher) -> TenantConnections:

@@ -34,8 +34,10 @@ from chalicelib.models.protocol import encode
 from chalicelib.observability import logger
 
 META_SORT_KEY = "meta"
-# The longest the fan-out waits for a writer's claim (a clock far ahead must not stall it).
-MAX_CLAIM_WAIT_S = 0.5
+# The longest the fan-out waits for a writer's claim (a clock far ahead must not stall it),
+# and how often it looks whether the writer's push is over (doubling from the first).
+MAX_CLAIM_WAIT_S = 1.5
+FIRST_POLL_S, MAX_POLL_S = 0.01, 0.16
 
 
 @dataclass
@@ -47,8 +49,10 @@ class TenantRange:
     through: int
     sequence_numbers: list[str] = field(default_factory=list)
     # The latest fast-path claim among the batch's commits (epoch ms; 0: none): until
-    # then the writer is posting its commit itself.
+    # then the writer may be posting its commit itself.
     claimed_until_ms: int = 0
+    # The highest version a claimed commit of the batch made.
+    claimed_through: int = 0
 
 
 class FanOutFailedError(Exception):
@@ -74,7 +78,10 @@ def committed_ranges(records: Iterable[Mapping[str, Any]]) -> dict[str, TenantRa
         found.after = min(found.after, before)
         found.through = max(found.through, after)
         found.sequence_numbers.append(str(image.get("SequenceNumber", "")))
-        found.claimed_until_ms = max(found.claimed_until_ms, _claim(image))
+        claim = _claim(image)
+        if claim:
+            found.claimed_until_ms = max(found.claimed_until_ms, claim)
+            found.claimed_through = max(found.claimed_through, after)
     return ranges
 
 
@@ -151,13 +158,20 @@ class FanOut:
         # Listing before the read is safe: the range committed before this invocation
         # began, so a connection that is not listed yet says hello later and its
         # catch-up reads past `through`.
-        listed = self._connections.listing(tenant_id)
-        lacking = [c for c in listed.connections if listed.covered(c) < committed.through]
-        if self._writer_may_be_posting(committed, listed, lacking) and self._await_claim(
-            committed.claimed_until_ms
-        ):
-            listed = self._connections.listing(tenant_id)
-            lacking = [c for c in listed.connections if listed.covered(c) < committed.through]
+        listed, lacking = self._lacking(committed)
+        waited = 0.0
+        pause = FIRST_POLL_S
+        while self._writer_may_be_posting(committed, listed, lacking):
+            left = (committed.claimed_until_ms - epoch_ms(self._clock)) / 1000
+            left = min(left, MAX_CLAIM_WAIT_S - waited)
+            if left <= 0:
+                break
+            # The writer is posting this range itself: wait until its push is over (its
+            # marks say so), then post only to whoever it did not reach.
+            self._sleep(min(pause, left))
+            waited += min(pause, left)
+            pause = min(pause * 2, MAX_POLL_S)
+            listed, lacking = self._lacking(committed)
         if not lacking:
             self._pushed.advance(tenant_id, committed.through)
             return 0
@@ -192,28 +206,30 @@ class FanOut:
         self._pushed.advance(tenant_id, changes.to)
         return sent
 
+    def _lacking(self, committed: TenantRange) -> tuple[TenantConnections, list[Connection]]:
+        """The tenant's connections and marks, and the connections that lack the range."""
+        listed = self._connections.listing(committed.tenant_id)
+        lacking = [c for c in listed.connections if listed.covered(c) < committed.through]
+        return listed, lacking
+
     def _writer_may_be_posting(
         self, committed: TenantRange, listed: TenantConnections, lacking: list[Connection]
     ) -> bool:
         """Whether a claimed range's writer may still be posting to a connection that lacks
-        it: the fast path serves tenants with few connections, and only connections that
-        held everything before the range (the others are this fan-out's anyway)."""
+        it: its push is not over (the marks' `settled` is below the claimed commit), the
+        fast path serves tenants with few connections, and only connections that held
+        everything before the range (the others are this fan-out's anyway).
+
+        On AWS the stream is read 118-552 ms after a commit, when the write's push is long
+        over; a stream read at once (the local runtime) finds the writer still posting,
+        and waits rather than post the range twice."""
         if not committed.claimed_until_ms or not lacking:
+            return False
+        if listed.settled >= committed.claimed_through:
             return False
         if len(listed.connections) > self._fast_path_max_connections:
             return False
         return any(listed.covered(c) >= committed.after for c in lacking)
-
-    def _await_claim(self, claimed_until_ms: int) -> bool:
-        """Let a writer that claimed the range finish its own push (and record its marks)
-        before deciding who lacks it; True if it waited (then look again). On AWS the
-        stream is read after a claim ends; a stream read at once (the local runtime) may
-        find the writer still pushing, and waits rather than post the range twice."""
-        wait_s = (claimed_until_ms - epoch_ms(self._clock)) / 1000
-        if wait_s <= 0:
-            return False
-        self._sleep(min(wait_s, MAX_CLAIM_WAIT_S))
-        return True
 
 
 def _meta_tenant(record: DynamoDBRecord) -> str | None:

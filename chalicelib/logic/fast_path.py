@@ -23,7 +23,7 @@ from chalicelib.logic.clock import Clock, epoch_s
 from chalicelib.logic.instance_cache import InstanceCache
 from chalicelib.logic.message_split import split_changes
 from chalicelib.logic.posting import ConnectionPusher, Posted, each, post_parts, submit
-from chalicelib.logic.pushed_marks import marks_after, needs_writing
+from chalicelib.logic.pushed_marks import marks_after
 from chalicelib.logic.sync import for_collections
 from chalicelib.models.connections import Connection, TenantConnections
 from chalicelib.models.protocol import Changes, encode
@@ -45,15 +45,15 @@ class FastPathPolicy:
     - `hold_s`: once this instance has left a tenant's range to the stream (a burst), its
       writes to that tenant go to the stream too for this long without asking: the
       clients' acks, which would let the fast path resume, come at most every 250 ms;
-    - `claim_s`: how long after its commit a write claims its range (the stream's fan-out
-      lets it finish its push and record its marks first): longer than a push takes,
-      shorter than a stream is read on AWS (p10 118 ms).
+    - `claim_s`: how long after its commit a write claims its range: a stream's fan-out
+      that finds a connection lacking it waits, until the write's push is over (its marks
+      say so) or the claim ends; as long as the write may post (`wait_s`).
     """
 
     max_connections: int = 10
     wait_s: float = 1.0
     hold_s: float = 0.25
-    claim_s: float = 0.1
+    claim_s: float = 1.0
     # A write that begins this soon after the instance's previous write to the tenant is
     # part of a burst (a person's saves come further apart; so do writes 50 ms apart).
     burst_gap_s: float = 0.04
@@ -252,12 +252,16 @@ class FastPath:
             listed = listed.model_copy(update={"connections": remaining})
         marks = marks_after(listed, posted_through)
         self._remember(tenant_id, marks)
-        if needs_writing(listed, marks):
-            # Not waited for: the write answers meanwhile. The marks only spare the fan-out a
-            # post; written late (or, on a frozen Lambda instance, at its next invocation),
-            # they still say what was posted, and missing they cost a duplicate.
-            expires = epoch_s(self._clock) + MARKS_TTL_SECONDS
-            self._in_background(lambda: self.connections.record_pushed(tenant_id, marks, expires))
+        # Written whatever the posts' outcome: `settled` tells a fan-out waiting on this
+        # write's claim that the push is over. Not waited for: the write answers meanwhile.
+        # The marks only spare the fan-out a post; written late (or, on a frozen Lambda
+        # instance, at its next invocation), they still say what was posted, and missing
+        # they cost a duplicate.
+        expires = epoch_s(self._clock) + MARKS_TTL_SECONDS
+        settled = max(listed.settled, through)
+        self._in_background(
+            lambda: self.connections.record_pushed(tenant_id, marks, expires, settled)
+        )
 
 
 def _in_background(work: Callable[[], None]) -> None:

@@ -17,6 +17,9 @@ MAX_PARALLEL_POSTS = 32
 INLINE_UP_TO = 1
 
 _POOL = ThreadPoolExecutor(max_workers=MAX_PARALLEL_POSTS, thread_name_prefix="posts")
+# The fast path's own reads and writes (its listing, its marks) run apart from the posts,
+# so they never queue behind a fan-out to many devices.
+_DATA = ThreadPoolExecutor(max_workers=8, thread_name_prefix="push-data")
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -77,5 +80,6 @@ def each(
 
 
 def submit(work: Callable[[], R]) -> Future[R]:
-    """`work()` on the shared pool (e.g. a read that can overlap a write)."""
-    return _POOL.submit(work)
+    """`work()` in the background, off the posts' pool (a read that overlaps a write, a
+    write nobody waits for)."""
+    return _DATA.submit(work)

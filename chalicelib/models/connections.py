@@ -26,6 +26,8 @@ class TenantConnections(ResponseModel):
 
     connections: list[Connection]
     pushed: dict[str, int] = {}
+    # The highest version whose writer's own push is over (docs/protocol.md, The claim).
+    settled: int = 0
 
     def covered(self, connection: Connection) -> int:
         """The version up to which `connection` holds every change: acked by the client,

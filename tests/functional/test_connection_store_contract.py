@@ -95,9 +95,12 @@ def test_pushed_marks_are_read_with_the_connections_and_are_not_one(store):
     assert listed.pushed == {"a1": 7, "a2": 5}
     assert sorted(c.connection_id for c in store.for_tenant("usr_a")) == ["a1", "a2"]
     assert store.listing("usr_b").pushed == {}
-    # And a rewrite replaces them whole (marks of connections gone are dropped)
-    store.record_pushed("usr_a", {"a1": 9}, expires=99)
+    # And a rewrite replaces them whole (marks of connections gone are dropped), with the
+    # version whose push is over
+    store.record_pushed("usr_a", {"a1": 9}, expires=99, settled=9)
     assert store.listing("usr_a").pushed == {"a1": 9}
+    assert store.listing("usr_a").settled == 9
+    assert store.listing("usr_b").settled == 0
 
 
 def test_a_connection_covers_what_it_acked_or_was_pushed(store):

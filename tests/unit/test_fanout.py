@@ -222,4 +222,5 @@ def test_a_commit_that_set_a_claim_carries_it_and_one_that_did_not_carries_none(
     unclaimed["dynamodb"]["OldImage"]["push_claim"] = {"N": "5000"}
     assert committed_ranges([claimed])["usr_a"].claimed_until_ms == 5000
     assert committed_ranges([unclaimed])["usr_a"].claimed_until_ms == 0
-    assert committed_ranges([claimed, unclaimed])["usr_a"].claimed_until_ms == 5000
+    both = committed_ranges([claimed, unclaimed])["usr_a"]
+    assert (both.claimed_until_ms, both.claimed_through, both.through) == (5000, 1, 2)

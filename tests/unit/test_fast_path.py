@@ -111,12 +111,15 @@ class World:
         self.ticker.now += 0.2
         return self.documents.create(TENANT, "notes", {"text": text}, doc_id).version
 
-    def stream_delivers(self, after: int, through: int, claimed_until_ms: int = 0) -> int:
+    def stream_delivers(
+        self, after: int, through: int, claimed_until_ms: int = 0, claimed_through: int = 0
+    ) -> int:
         """The fan-out of a stream batch (a new instance each time, as a retry may be)."""
         fan_out = FanOut(
             self.feed, self.connections, self.stream_push, clock=self.clock, sleep=self.slept.append
         )
-        return fan_out.deliver(TenantRange(TENANT, after, through, [], claimed_until_ms))
+        committed = TenantRange(TENANT, after, through, [], claimed_until_ms, claimed_through)
+        return fan_out.deliver(committed)
 
 
 def test_a_write_posts_what_the_fan_out_would_send_for_its_range():
@@ -292,25 +295,58 @@ def test_a_connection_following_some_collections_gets_their_items_over_the_same_
     assert (message["from"], message["to"], message["items"]) == (0, 1, [])
 
 
-def test_a_write_claims_its_range_and_the_fan_out_waits_for_the_claim_only_when_needed():
-    world = World(FastPathPolicy(claim_s=0.1))
+def test_a_write_claims_its_range_and_marks_its_push_over():
+    world = World(FastPathPolicy(claim_s=1.0))
     world.connect("c1")
     world.write("one")
     assert world.tenant.last_commit is not None
-    meta_claim = world.tenant.last_commit.push_claim_ms
-    assert meta_claim == int(world.clock.now() * 1000) + 100
-    # Every connection marked: no wait, nothing posted
-    assert world.stream_delivers(0, 1, claimed_until_ms=meta_claim) == 0
-    assert world.slept == []
-    # A connection the fast path did not reach: the fan-out lets the claim run out, then posts
+    assert world.tenant.last_commit.push_claim_ms == int(world.clock.now() * 1000) + 1000
+    assert world.connections.settled[TENANT] == 1
+    # The push is over: a fan-out waits for nothing, and serves a connection it missed
+    claim = world.tenant.last_commit.push_claim_ms
+    assert world.stream_delivers(0, 1, claimed_until_ms=claim, claimed_through=1) == 0
     world.connect("c2")
-    assert world.stream_delivers(0, 1, claimed_until_ms=meta_claim) == 1
-    assert world.slept == [pytest.approx(0.1)]
-    # A claim in the past costs no wait
-    world.slept.clear()
-    world.connect("c3")
-    assert world.stream_delivers(0, 1, claimed_until_ms=meta_claim - 1000) == 2
+    assert world.stream_delivers(0, 1, claimed_until_ms=claim, claimed_through=1) == 1
     assert world.slept == []
+
+
+def test_the_fan_out_waits_for_a_push_still_going_then_posts_only_what_it_missed():
+    # Given a write whose push has not recorded its end yet
+    world = World()
+    world.connect("c1")
+    world.write("one")
+    world.connections.settled[TENANT] = 0
+    world.connections.pushed[TENANT] = {}
+    claim = int(world.clock.now() * 1000) + 1000
+
+    def writer_finishes(seconds: float) -> None:
+        world.slept.append(seconds)
+        world.connections.record_pushed(TENANT, {"c1": 1}, expires=99, settled=1)
+
+    # When the stream's fan-out looks / Then it waits once, sees the push over, posts nothing
+    fan_out = FanOut(
+        world.feed, world.connections, world.stream_push, clock=world.clock, sleep=writer_finishes
+    )
+    assert fan_out.deliver(TenantRange(TENANT, 0, 1, [], claim, 1)) == 0
+    assert world.slept == [0.01]
+
+
+def test_a_writer_that_died_is_waited_for_only_until_its_claim_ends():
+    world = World(FastPathPolicy(max_connections=0))
+    world.write("one")
+    world.connect("c1")
+    claim = int(world.clock.now() * 1000) + 1000
+
+    def time_passes(seconds: float) -> None:
+        world.slept.append(seconds)
+        world.clock.advance(seconds)
+
+    fan_out = FanOut(
+        world.feed, world.connections, world.stream_push, clock=world.clock, sleep=time_passes
+    )
+    assert fan_out.deliver(TenantRange(TENANT, 0, 1, [], claim, 1)) == 1
+    assert sum(world.slept) == pytest.approx(1.0)
+    assert world.slept[:3] == [0.01, 0.02, 0.04]  # looking again ever less often
 
 
 def test_the_fan_out_reads_only_from_what_the_lacking_connections_hold():
@@ -390,7 +426,7 @@ def test_the_fan_out_does_not_wait_for_a_claim_no_writer_can_be_serving():
     claim = int(world.clock.now() * 1000) + 100
     # A connection that lacked version 1 too: no fast path would post (1, 2] to it
     world.connect("behind", acked=0)
-    assert world.stream_delivers(1, 2, claimed_until_ms=claim) == 1
+    assert world.stream_delivers(1, 2, claimed_until_ms=claim, claimed_through=2) == 1
     assert world.slept == []
 
 
@@ -400,5 +436,5 @@ def test_the_fan_out_does_not_wait_for_a_claim_on_a_tenant_with_many_connections
     for n in range(11):  # more than the fan-out's default fast-path limit, 10
         world.connect(f"c{n}")
     claim = int(world.clock.now() * 1000) + 100
-    assert world.stream_delivers(0, 1, claimed_until_ms=claim) == 11
+    assert world.stream_delivers(0, 1, claimed_until_ms=claim, claimed_through=1) == 11
     assert world.slept == []
