@@ -195,8 +195,6 @@ class ConnectionService:
     def _mark_pushed(self, listed: TenantConnections, connection: Connection, through: int) -> None:
         """Record that a catch-up gave the connection everything up to `through` (one write),
         so the stream's fan-out does not post it a range it already holds."""
-        if listed.pushed.get(connection.connection_id, 0) >= through:
-            return
         if all(c.connection_id != connection.connection_id for c in listed.connections):
             listed = listed.model_copy(update={"connections": [*listed.connections, connection]})
         marks = marks_after(listed, {connection.connection_id: through})

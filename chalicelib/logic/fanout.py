@@ -229,7 +229,7 @@ class FanOut:
             return False
         if len(listed.connections) > self._fast_path_max_connections:
             return False
-        return any(listed.covered(c) >= committed.after for c in lacking)
+        return any(listed.placed(c) and listed.covered(c) >= committed.after for c in lacking)
 
 
 def _meta_tenant(record: DynamoDBRecord) -> str | None:

@@ -201,9 +201,9 @@ class FastPath:
             self._held.put(tenant_id, self.monotonic() + self.policy.crowded_s)
             return
         # Only connections holding everything before this write can take it without a gap;
-        # the others (a burst the stream is delivering, a client that has not said hello)
-        # are the fan-out's.
-        ready = [c for c in connections if listed.covered(c) >= changes.from_]
+        # the others (a burst the stream is delivering, a client still saying hello) are the
+        # fan-out's.
+        ready = [c for c in connections if listed.placed(c) and listed.covered(c) >= changes.from_]
         if not ready:
             self._hold(tenant_id, self.monotonic())
             return

@@ -23,12 +23,15 @@ def marks_after(listed: TenantConnections, posted_through: Mapping[str, int]) ->
     marks: dict[str, int] = {}
     for connection in listed.connections:
         connection_id = connection.connection_id
-        version = max(listed.pushed.get(connection_id, 0), posted_through.get(connection_id, 0))
-        if version:
-            marks[connection_id] = version
+        if connection_id in listed.pushed or connection_id in posted_through:
+            marks[connection_id] = max(
+                listed.pushed.get(connection_id, 0), posted_through.get(connection_id, 0)
+            )
     return marks
 
 
 def needs_writing(listed: TenantConnections, marks: Mapping[str, int]) -> bool:
     """Whether `marks` says more than the marks read (a write that adds nothing is skipped)."""
-    return any(version > listed.pushed.get(cid, 0) for cid, version in marks.items())
+    return any(
+        cid not in listed.pushed or version > listed.pushed[cid] for cid, version in marks.items()
+    )

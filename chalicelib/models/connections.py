@@ -29,6 +29,11 @@ class TenantConnections(ResponseModel):
     # The highest version whose writer's own push is over (docs/protocol.md, The claim).
     settled: int = 0
 
+    def placed(self, connection: Connection) -> bool:
+        """Whether the server knows where the connection's client is: it acked a version, or
+        was posted a catch-up or a change (a connection still saying hello is not)."""
+        return connection.acked_version > 0 or connection.connection_id in self.pushed
+
     def covered(self, connection: Connection) -> int:
         """The version up to which `connection` holds every change: acked by the client,
         or posted to it contiguously."""

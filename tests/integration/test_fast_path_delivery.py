@@ -33,10 +33,19 @@ def synced(client: SyncClient) -> None:
     client.wait(lambda: client.state.cursor is not None, what="the first snapshot")
 
 
+def settled_in(client: SyncClient, user: RestUser) -> None:
+    """A first note reaches the client and its ack is sent; a moment later the server knows
+    where the client is (a client still saying hello is the stream's, not the write's)."""
+    note = user.create("settling in")
+    client.wait(lambda: client.state.acked >= note["version"], what="the client's ack")
+    time.sleep(0.3)
+
+
 def test_a_write_reaches_the_other_client_by_itself_once(faults: RuntimeProcess):
     # Given a client of a user, and a fan-out that fails every time
     user = RestUser.sign_up(faults.api_url)
     client = SyncClient(faults.ws_url, user.token).connect()
+    settled_in(client, user)
     faults.faults("PUT", {"functions": [{"function": "*-fan_out", "rate": 1}]})
     # When the user writes, twice, at a person's pace (back-to-back writes are a burst,
     # which the fast path leaves to the stream)
@@ -122,8 +131,10 @@ def test_a_runtime_killed_between_commit_and_post_still_delivers(own_runtime: Ru
     # own, and the fan-out's)
     user = RestUser.sign_up(own_runtime.api_url)
     client = SyncClient(own_runtime.ws_url, user.token).connect()
+    settled_in(client, user)
     before = user.create("before the crash")
-    client.wait_for_version(before["version"])
+    client.wait(lambda: client.state.acked >= before["version"], what="the client's ack")
+    time.sleep(0.3)
     target = client.connection_ids[-1]
     own_runtime.faults(
         "PUT", {"connections": [{"delayMs": 10_000, "count": 2, "connectionId": target}]}

@@ -92,7 +92,12 @@ class World:
     def tenant_reads(self) -> int:
         return self.tenant.version_reads
 
-    def connect(self, connection_id: str, acked: int = 0, **fields: Any) -> None:
+    def connect(
+        self, connection_id: str, acked: int = 0, *, said_hello: bool = True, **fields: Any
+    ) -> None:
+        """A connection; once it said hello its catch-up left it holding `acked`."""
+        if said_hello:
+            self.connections.pushed.setdefault(TENANT, {})[connection_id] = acked
         self.connections.add(
             Connection(
                 tenant_id=TENANT,
@@ -176,8 +181,9 @@ def test_a_failed_post_is_left_to_the_fan_out_and_never_fails_the_write():
     # When a note is written, the write succeeds all the same
     version = world.write("one")
     assert version == 1
-    # Then only the reached connection is marked, and the fan-out posts to the other alone
-    assert world.connections.pushed[TENANT] == {"c1": 1}
+    # Then only the reached connection is marked as holding it, and the fan-out posts to
+    # the other alone
+    assert world.connections.pushed[TENANT] == {"c1": 1, "c2": 0}
     assert world.stream_delivers(0, version) == 1
     assert [target for target, _ in world.stream_push.posts] == ["c2"]
 
@@ -257,6 +263,14 @@ def test_a_write_close_behind_the_last_is_a_burst_left_to_the_stream():
     assert [m["to"] for m in world.push.messages_to("c1")] == [1, 4]
 
 
+def test_a_connection_still_saying_hello_is_left_to_its_catch_up_and_the_stream():
+    world = World()
+    world.connect("c1", said_hello=False)
+    world.write("one")
+    assert world.push.posts == []
+    assert world.stream_delivers(0, 1) == 1
+
+
 def test_many_connections_are_left_to_the_fan_out_without_listing_them_each_write():
     world = World(FastPathPolicy(max_connections=2, crowded_s=10))
     for n in range(3):
@@ -316,7 +330,7 @@ def test_the_fan_out_waits_for_a_push_still_going_then_posts_only_what_it_missed
     world.connect("c1")
     world.write("one")
     world.connections.settled[TENANT] = 0
-    world.connections.pushed[TENANT] = {}
+    world.connections.pushed[TENANT] = {"c1": 0}
     claim = int(world.clock.now() * 1000) + 1000
 
     def writer_finishes(seconds: float) -> None:
