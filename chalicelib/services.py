@@ -5,7 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from chalicelib.dal.accounts import DynamoAccountStore, DynamoLoginAttemptsStore
+from chalicelib.dal.accounts import (
+    DynamoAccountStore,
+    DynamoLoginAttemptsStore,
+    DynamoTrustedDeviceStore,
+)
 from chalicelib.dal.connection_push import ConnectionPush, PushFailedError
 from chalicelib.dal.connections import DynamoConnectionStore
 from chalicelib.dal.event_sources import StreamMappings
@@ -35,6 +39,7 @@ from chalicelib.logic.passwords import PasswordHasher
 from chalicelib.logic.session_cache import SessionCache
 from chalicelib.logic.sessions import SessionService
 from chalicelib.logic.tenants import TenantService
+from chalicelib.logic.trusted_devices import TrustedDevices
 from chalicelib.settings import Settings, get_settings
 
 
@@ -72,11 +77,10 @@ def build_services(
     throttle = LoginThrottle(
         DynamoLoginAttemptsStore(accounts_table),
         clock,
-        ThrottlePolicy(
-            max_failures=settings.login_max_failures,
-            window_seconds=settings.login_window_seconds,
-            lockout_seconds=settings.login_lockout_seconds,
-            lockout_max_seconds=settings.login_lockout_max_seconds,
+        _throttle_policy(settings, settings.login_max_failures),
+        address_policy=_throttle_policy(settings, settings.login_address_max_failures),
+        devices=TrustedDevices(
+            DynamoTrustedDeviceStore(accounts_table), clock, settings.login_device_days * 86_400
         ),
     )
     passwords = PasswordHasher(
@@ -136,6 +140,15 @@ def build_services(
         connections=connections,
         fan_out=FanOut(notes, connection_store, default_push or _MissingPush()),
         push_for=push_for,
+    )
+
+
+def _throttle_policy(settings: Settings, max_failures: int) -> ThrottlePolicy:
+    return ThrottlePolicy(
+        max_failures=max_failures,
+        window_seconds=settings.login_window_seconds,
+        lockout_seconds=settings.login_lockout_seconds,
+        lockout_max_seconds=settings.login_lockout_max_seconds,
     )
 
 

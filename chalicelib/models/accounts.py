@@ -77,6 +77,8 @@ class SignupRequest(RequestModel):
 class LoginRequest(RequestModel):
     email: Email
     password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
+    # The device token of an earlier sign-in to this email, for clients without cookies.
+    device_token: Annotated[str, Field(min_length=1, max_length=256)] | None = None
 
 
 class UpdateProfileRequest(RequestModel):
@@ -124,6 +126,8 @@ class SessionOut(ResponseModel):
 class AuthResponse(ResponseModel):
     user: UserOut
     token: str
+    # This device's token for later sign-ins to this email (also the `userdb_device` cookie).
+    device_token: str | None = None
 
 
 class SessionResponse(ResponseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -25,6 +25,7 @@ class Reply:
     status: int
     headers: dict[str, str]
     body: bytes
+    cookies: list[str] = field(default_factory=list)  # each Set-Cookie header
 
     @property
     def json(self) -> Any:
@@ -52,14 +53,22 @@ class Api:
         raw: bytes | str | None = None,
     ) -> Reply:
         sent = {"Content-Type": "application/json", **(headers or {})}
+        # An empty value leaves the header out (e.g. a body sent with no Content-Type).
+        sent = {name: value for name, value in sent.items() if value != ""}
         if token:
             sent["Authorization"] = f"Bearer {token}"
         payload = raw if raw is not None else (json.dumps(body) if body is not None else b"")
         if isinstance(payload, str):
             payload = payload.encode()
         response = self._client.http.request(method, path, headers=sent, body=payload)
-        headers = {name.lower(): value for name, value in response.headers.items()}
-        return Reply(response.status_code, headers, response.body)
+        received: dict[str, str] = {}
+        cookies: list[str] = []
+        for name, value in response.headers.items():
+            values = value if isinstance(value, list) else [value]
+            received[name.lower()] = ", ".join(values)
+            if name.lower() == "set-cookie":
+                cookies += values
+        return Reply(response.status_code, received, response.body, cookies)
 
     def signup(self, email: str | None = None, password: str = "correct horse battery") -> str:
         email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
