@@ -10,6 +10,7 @@ from chalicelib.dal.accounts import (
     DynamoLoginAttemptsStore,
     DynamoTrustedDeviceStore,
 )
+from chalicelib.dal.connect_tickets import DynamoConnectTicketStore
 from chalicelib.dal.connection_push import ConnectionPush, PushFailedError
 from chalicelib.dal.connections import DynamoConnectionStore
 from chalicelib.dal.event_sources import StreamMappings
@@ -28,6 +29,7 @@ from chalicelib.dal.tables import (
 from chalicelib.dal.tenant_tables import tenant_tables
 from chalicelib.logic.accounts import AccountService
 from chalicelib.logic.clock import Clock, SystemClock
+from chalicelib.logic.connect_tickets import ConnectTickets
 from chalicelib.logic.connections import ConnectionService
 from chalicelib.logic.fanout import FanOut
 from chalicelib.logic.fanout_subscription import FanOutSubscription, StreamSubscriptions
@@ -47,6 +49,7 @@ from chalicelib.settings import Settings, get_settings
 class Services:
     settings: Settings
     sessions: SessionService
+    tickets: ConnectTickets
     accounts: AccountService
     oauth: OAuthService
     tenants: TenantService
@@ -106,7 +109,12 @@ def build_services(
         clock,
         tombstone_days=settings.tombstone_days,
     )
-    connections = ConnectionService(sessions, connection_store, notes, clock, push_for(None))
+    tickets = ConnectTickets(
+        DynamoConnectTicketStore(shared_table(settings, SESSIONS_SUFFIX)), sessions, clock
+    )
+    connections = ConnectionService(
+        sessions, connection_store, notes, clock, push_for(None), tickets=tickets
+    )
     sessions.on_end(connections.close_session)
     accounts = AccountService(
         account_store,
@@ -133,6 +141,7 @@ def build_services(
     return Services(
         settings=settings,
         sessions=sessions,
+        tickets=tickets,
         accounts=accounts,
         oauth=oauth,
         tenants=tenants,

@@ -239,7 +239,8 @@ def function_policies(stage: Stage) -> list[FunctionPolicy]:
         *_secrets(stage),
     ]
     connect = [
-        _data("Sessions", (*READ, "dynamodb:UpdateItem"), sessions),
+        # UpdateItem renews a session; DeleteItem uses up a connect ticket.
+        _data("Sessions", (*READ, "dynamodb:UpdateItem", "dynamodb:DeleteItem"), sessions),
         _data("Connections", WRITE, connections),
     ]
     message = [

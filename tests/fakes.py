@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from chalicelib.dal.accounts import AttemptsRefused, CountedAttempt, Credentials
+from chalicelib.dal.connect_tickets import StoredTicket
 from chalicelib.dal.connection_push import ConnectionGoneError, PushFailedError
 from chalicelib.dal.oauth_states import PendingSignIn
 from chalicelib.dal.tenant_store import (
@@ -83,6 +84,19 @@ def memory_sessions(clock: FakeClock) -> SessionService:
         lifetime_seconds=86_400,
         renew_after_seconds=86_400,
     )
+
+
+class InMemoryConnectTicketStore:
+    def __init__(self) -> None:
+        self.tickets: dict[str, StoredTicket] = {}
+        self._lock = threading.Lock()
+
+    def add(self, ticket_hash: str, session_key: str, expires: int) -> None:
+        self.tickets[ticket_hash] = StoredTicket(session_key, expires)
+
+    def take(self, ticket_hash: str) -> StoredTicket | None:
+        with self._lock:
+            return self.tickets.pop(ticket_hash, None)
 
 
 @dataclass

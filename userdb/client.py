@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from userdb.errors import NotSignedInError, UnauthorizedError
+from userdb.errors import ApiError, NotSignedInError, UnauthorizedError
 from userdb.http import HttpTransport, api_root
 from userdb.live import ChangeCallback, StateCallback, Subscription, socket_url
 from userdb.models import Changes, Note, NotesPage, SessionInfo, User
@@ -277,7 +277,7 @@ class Client:
 
             subscription = Subscription(
                 engine,
-                socket_url(self.ws_url, token, state.client_id),
+                lambda: self._socket_url(token, state.client_id),
                 persist=persist,
                 on_change=on_change,
                 on_state=on_state,
@@ -285,6 +285,18 @@ class Client:
             )
             self._subscription = subscription
         return subscription.start() if start else subscription
+
+    def _socket_url(self, token: str, client_id: str) -> str:
+        """Where to connect: with a single-use ticket (`POST /auth/ws-ticket`), so the
+        session token stays out of URLs; with the token where a server has no tickets."""
+        try:
+            reply = self._http.request("POST", "/auth/ws-ticket", token=token)
+        except ApiError as error:
+            # 404, or API Gateway's 403 "Missing Authentication Token" for a route it lacks.
+            if error.status == 404 or (error.status == 403 and error.code == "http_403"):
+                return socket_url(self.ws_url, token, client_id)
+            raise
+        return socket_url(self.ws_url, token, client_id, ticket=str(reply.body["ticket"]))
 
     def close(self) -> None:
         """Stop the live subscription, if any (the session stays)."""

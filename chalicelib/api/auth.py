@@ -33,6 +33,7 @@ from chalicelib.errors import (
 from chalicelib.logic.accounts import SignedIn
 from chalicelib.models.accounts import (
     AuthResponse,
+    ConnectTicketResponse,
     LoginRequest,
     SessionOut,
     SessionResponse,
@@ -122,6 +123,28 @@ def log_out() -> Response:
     get_services().sessions.end(session)
     logger.info("signed out")
     return no_content({"Set-Cookie": session_cookie("", 0)})
+
+
+@auth_routes.route(
+    "/auth/ws-ticket",
+    methods=["POST"],
+    operation=Operation(
+        summary="A single-use ticket to open one WebSocket connection within 60 s",
+        description=(
+            "Connect with `?ticket=<ticket>&clientId=<uuid>`: the session token stays out "
+            "of URLs (and so of access logs). The ticket is bound to this session."
+        ),
+        replies={201: Reply(ConnectTicketResponse, "The ticket and when it expires (epoch ms).")},
+    ),
+)
+def connect_ticket() -> Response:
+    session = authenticate(auth_routes.current_request)
+    ticket, expires = get_services().tickets.issue(session)
+    return json_response(
+        ConnectTicketResponse(ticket=ticket, expires=expires * 1000),
+        status=201,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @auth_routes.route(

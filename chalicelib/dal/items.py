@@ -164,6 +164,22 @@ class SessionItem(Model):
     by_user = SessionsByUserIndex()
 
 
+class ConnectTicketItem(Model):
+    """`ticket#{sha256(ticket)}`: a single-use WebSocket connect ticket of a session.
+
+    No `user_id`: the item must stay out of the sessions' `user-index`.
+    """
+
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="connect_ticket")
+    # The session's own key (the SHA-256 of its token).
+    session_key = UnicodeAttribute()
+    expires = NumberAttribute()
+
+
 # ---- {prefix}-connections ----
 
 

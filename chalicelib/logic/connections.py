@@ -14,6 +14,7 @@ from chalicelib.dal.connections import ConnectionStore
 from chalicelib.errors import UserdbError, ValidationError, to_websocket_message
 from chalicelib.logic.change_feed import ChangeFeed
 from chalicelib.logic.clock import Clock, epoch_ms, epoch_s
+from chalicelib.logic.connect_tickets import ConnectTickets
 from chalicelib.logic.fanout import ConnectionPusher
 from chalicelib.logic.instance_cache import InstanceCache
 from chalicelib.logic.message_split import split_changes
@@ -53,8 +54,11 @@ class ConnectionService:
         feed: ChangeFeed,
         clock: Clock,
         push: ConnectionPusher | None = None,
+        *,
+        tickets: ConnectTickets | None = None,
     ) -> None:
         self._sessions = sessions
+        self._tickets = tickets
         self._connections = connections
         self._feed = feed
         self._clock = clock
@@ -64,9 +68,22 @@ class ConnectionService:
         # entry is never wrong while it lives; once it is gone the ack's write says so.
         self._tenants: InstanceCache[str, str] = InstanceCache(10_000)
 
-    def connect(self, connection_id: str, token: str | None, client_id: str | None) -> Connection:
-        """Validate the session and remember the connection (401/400 reject the upgrade)."""
-        session = self._sessions.validate(token or "")
+    def connect(
+        self,
+        connection_id: str,
+        token: str | None,
+        client_id: str | None,
+        ticket: str | None = None,
+    ) -> Connection:
+        """Validate the session and remember the connection (401/400 reject the upgrade).
+
+        The session comes from a connect ticket (used up here), or, deprecated, from the
+        session token itself in the URL.
+        """
+        if ticket is not None and self._tickets is not None:
+            session = self._tickets.redeem(ticket)
+        else:
+            session = self._sessions.validate(token or "")
         connection = Connection(
             tenant_id=session.user_id,
             connection_id=connection_id,

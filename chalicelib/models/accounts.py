@@ -130,6 +130,13 @@ class AuthResponse(ResponseModel):
     device_token: str | None = None
 
 
+class ConnectTicketResponse(ResponseModel):
+    """A single-use WebSocket connect ticket: `?ticket=` within 60 s (epoch ms `expires`)."""
+
+    ticket: str
+    expires: int
+
+
 class SessionResponse(ResponseModel):
     user: UserOut
     session: SessionOut

@@ -129,6 +129,11 @@ def test_reconnects_after_the_server_drops_the_socket(local_stack, ann):
         # Then it reconnects on a new connection and converges
         assert live.wait_for(lambda s: local_notes(s) == server_notes(writer), WAIT)
         assert live.wait_live(WAIT) and live.connection_id != dropped
+        # Each connection was opened with a ticket of its own, never with the token
+        both = (dropped, live.connection_id)
+        connected = local_stack.runtime.app_logs("connected")
+        opened = [r["credential"] for r in connected if r.get("connection_id") in both]
+        assert opened == ["ticket", "ticket"]
     assert ConnectionState.RECONNECTING in [status.state for status in states]
 
 
