@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import userdb
 from infra.local.ports import free_port
 from userdb import errors
 from userdb.http import HttpTransport, api_root
@@ -187,8 +188,6 @@ def test_an_unreachable_server_is_a_network_error():
 
 
 def _client(url: str) -> Any:
-    import userdb  # noqa: PLC0415 - the client, beside the transport tested above
-
     return userdb.Client(url, "ws://127.0.0.1:1/local", None, token="the-session-token")
 
 
