@@ -35,6 +35,7 @@ from chalicelib.logic.fanout import FanOut
 from chalicelib.logic.fanout_subscription import FanOutSubscription, StreamSubscriptions
 from chalicelib.logic.identity_providers import configured_providers
 from chalicelib.logic.login_throttle import LoginThrottle, ThrottlePolicy
+from chalicelib.logic.message_guard import MessageGuard
 from chalicelib.logic.notes import NoteService
 from chalicelib.logic.oauth import OAuthService
 from chalicelib.logic.passwords import PasswordHasher
@@ -113,7 +114,13 @@ def build_services(
         DynamoConnectTicketStore(shared_table(settings, SESSIONS_SUFFIX)), sessions, clock
     )
     connections = ConnectionService(
-        sessions, connection_store, notes, clock, push_for(None), tickets=tickets
+        sessions,
+        connection_store,
+        notes,
+        clock,
+        push_for(None),
+        tickets=tickets,
+        guard=MessageGuard(clock, settings.ws_messages_per_second, settings.ws_message_burst),
     )
     sessions.on_end(connections.close_session)
     accounts = AccountService(

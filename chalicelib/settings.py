@@ -131,6 +131,11 @@ class Settings(BaseSettings):
     # How long a device that signed in stays trusted with that account.
     login_device_days: int = Field(default=180, ge=1, le=400)
 
+    # WebSocket messages per connection and Lambda instance: `ws_message_burst` at once,
+    # then `ws_messages_per_second`; beyond, frames are dropped (`error` rate_limited).
+    ws_messages_per_second: float = Field(default=10.0, gt=0)
+    ws_message_burst: int = Field(default=40, ge=1)
+
     # Tenant data.
     tombstone_days: int = Field(default=7, ge=1)
     # How long account creation waits for a new silo table to become ACTIVE.

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,11 +55,14 @@ from infra.local.websocket_gateway.limits import (
 from infra.local.websocket_gateway.routing import (
     FORBIDDEN_MESSAGE,
     INTERNAL_ERROR_MESSAGE,
+    THROTTLED_MESSAGE,
     ConnectDecision,
     client_error,
     connect_decision,
     select_route,
+    throttled_connect,
 )
+from infra.local.websocket_gateway.scheduling import FairInbox, TokenBucket
 
 log = logging.getLogger("userdb.local.websocket")
 
@@ -123,6 +126,16 @@ class WebSocketGateway:
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="ws-lambda")
         self._sessions: set[asyncio.Task[Any]] = set()
         self._messages: set[asyncio.Task[None]] = set()
+        # Client messages wait per connection and run in turns, at most `workers` at once.
+        self._workers = workers
+        self._inbox: FairInbox[str, tuple[Connection, str]] = FairInbox(
+            self.limits.max_waiting_messages, self.limits.max_running_messages
+        )
+        self._running_messages = 0
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._runnable: asyncio.Event | None = None
+        # API Gateway's route throttling: a bucket per route key, the stage's numbers.
+        self._route_buckets: dict[str, TokenBucket] = {}
         self.app = Starlette(
             routes=[
                 Route("/@faults", self._control_faults, methods=["GET", "PUT", "DELETE"]),
@@ -214,9 +227,24 @@ class WebSocketGateway:
         finally:
             self.connections.remove(info.connection_id)
 
+    def _throttled(self, route_key: str) -> bool:
+        """True when the stage's throttling refuses one more request to `route_key`."""
+        bucket = self._route_buckets.get(route_key)
+        if bucket is None:
+            throttle = (
+                self.limits.connect_throttle
+                if route_key == CONNECT_ROUTE
+                else self.limits.route_throttle
+            )
+            bucket = TokenBucket(throttle.rate_per_second, throttle.burst, self._clock)
+            self._route_buckets[route_key] = bucket
+        return not bucket.take()
+
     async def _connect(self, connection: Connection, ws: WebSocket) -> ConnectDecision:
         if CONNECT_ROUTE not in self.api.routes:
             return ConnectDecision(200)
+        if self._throttled(CONNECT_ROUTE):
+            return throttled_connect()
         now_ms = self._epoch_ms()
         event = connect_event(connection.info, self._upgrade_request(ws), now_ms, new_id())
         invocation = await self._invoke(CONNECT_ROUTE, event)
@@ -238,9 +266,53 @@ class WebSocketGateway:
                 await connection.close(BINARY_FRAME)
                 continue
             connection.touch(self._clock(), self._epoch_ms())
-            task = asyncio.create_task(self._on_message(connection, text))
-            self._messages.add(task)
-            task.add_done_callback(self._messages.discard)
+            self._enqueue(connection, text)
+
+    # -- client messages: a queue per connection, run in turns ------------------------------
+
+    def _enqueue(self, connection: Connection, body: str) -> None:
+        if not self._inbox.offer(connection.connection_id, (connection, body)):
+            # Its queue is full: refused as throttled, and the client told once (until it
+            # has room again), so that a flood costs next to nothing.
+            if not connection.told_throttled:
+                connection.told_throttled = True
+                self._spawn(self._tell_client(connection, THROTTLED_MESSAGE, new_id()))
+            return
+        connection.told_throttled = False
+        self._wake_dispatcher()
+
+    def _wake_dispatcher(self) -> None:
+        if self._runnable is None:
+            self._runnable = asyncio.Event()
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.create_task(self._dispatch(self._runnable))
+        self._runnable.set()
+
+    async def _dispatch(self, runnable: asyncio.Event) -> None:
+        """Start waiting messages, a connection at a time in turn, while workers are free."""
+        while True:
+            await runnable.wait()
+            runnable.clear()
+            while self._running_messages < self._workers:
+                taken = self._inbox.take()
+                if taken is None:
+                    break
+                self._running_messages += 1
+                self._spawn(self._run_message(*taken[1]))
+
+    async def _run_message(self, connection: Connection, body: str) -> None:
+        try:
+            await self._on_message(connection, body)
+        finally:
+            self._running_messages -= 1
+            self._inbox.done(connection.connection_id)
+            if self._runnable is not None:
+                self._runnable.set()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._messages.add(task)
+        task.add_done_callback(self._messages.discard)
 
     async def _on_message(self, connection: Connection, body: str) -> None:
         try:
@@ -253,6 +325,9 @@ class WebSocketGateway:
         request_id = new_id()
         if route is None:
             await self._tell_client(connection, FORBIDDEN_MESSAGE, request_id)
+            return
+        if self._throttled(route):
+            await self._tell_client(connection, THROTTLED_MESSAGE, request_id)
             return
         event = message_event(
             connection.info,
