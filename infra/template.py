@@ -9,7 +9,11 @@ project's single sources:
   the fan-out, with `MAPPING_OPTIONS` of `chalicelib/dal/event_sources.py`;
 - the functions' deployed names (those `chalice deploy` gives them) and
   `USERDB_WEBSOCKET_ENDPOINT`, built from the WebSocket API's id and stage;
-- each function's role with its least-privilege policy (`infra/policies.py`).
+- each function's role with its least-privilege policy (`infra/policies.py`);
+- API Gateway's throttling of the stage (`infra/throttling.py`): the REST API's
+  methods, tighter on sign-up and login, and the WebSocket API's routes and `$connect`;
+- the security headers on the answers API Gateway makes itself (403, 429, 5xx...),
+  as the app sets them on its own (docs/security.md).
 
 Table names, tenancy and the API stage differ per stage, so the file is
 generated for one stage at a time and not committed.
@@ -32,10 +36,28 @@ from chalicelib.settings import Tenancy
 from infra.policies import FUNCTIONS, function_policies, template_document
 from infra.stages import Stage, StageError, load_stage
 from infra.tables import shared_tables
+from infra.throttling import (
+    REST_AUTH,
+    REST_AUTH_ROUTES,
+    REST_DEFAULT,
+    WEBSOCKET_CONNECT,
+    WEBSOCKET_DEFAULT,
+    Throttle,
+)
 
-# Chalice's logical id for the WebSocket API (chalice/package.py).
+# Chalice's logical ids (chalice/package.py): the WebSocket API and its stage, the REST API.
 WEBSOCKET_API = "WebsocketAPI"
+WEBSOCKET_STAGE = "WebsocketAPIStage"
+REST_API = "RestAPI"
 FANOUT_MAPPING = "FanOutTenantsStreamMapping"
+# What the app's own replies carry (chalicelib/api/http.py), on API Gateway's too; but its
+# CSP, whose quotes a static header value of API Gateway (itself in quotes) cannot hold.
+GATEWAY_RESPONSE_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Strict-Transport-Security": "max-age=63072000; includeSubDomains",
+}
 
 
 def function_logical_id(function: str) -> str:
@@ -99,9 +121,50 @@ def websocket_endpoint(stage: Stage) -> dict[str, Any]:
     }
 
 
+def _limits(throttle: Throttle) -> dict[str, Any]:
+    return {
+        "ThrottlingRateLimit": throttle.rate_per_second,
+        "ThrottlingBurstLimit": throttle.burst,
+    }
+
+
+def _method_path(path: str) -> str:
+    """A resource path as a stage's method settings spell it: `/auth/login` is
+    `/~1auth~1login` (each `/` of the path as `~1`, after a leading `/`)."""
+    return "/" + path.replace("/", "~1")
+
+
+def rest_api_settings() -> dict[str, Any]:
+    """The REST API's stage throttling and the headers of API Gateway's own answers."""
+    method_settings = [{"ResourcePath": "/*", "HttpMethod": "*", **_limits(REST_DEFAULT)}]
+    method_settings += [
+        {"ResourcePath": _method_path(path), "HttpMethod": method, **_limits(REST_AUTH)}
+        for path, method in REST_AUTH_ROUTES
+    ]
+    headers = {name: f"'{value}'" for name, value in GATEWAY_RESPONSE_HEADERS.items()}
+    responses = {
+        kind: {"ResponseParameters": {"Headers": headers}}
+        for kind in ("DEFAULT_4XX", "DEFAULT_5XX")
+    }
+    return {"Properties": {"MethodSettings": method_settings, "GatewayResponses": responses}}
+
+
+def websocket_stage_settings() -> dict[str, Any]:
+    """The WebSocket API's route throttling: every route, and `$connect` tighter."""
+    return {
+        "Properties": {
+            "DefaultRouteSettings": _limits(WEBSOCKET_DEFAULT),
+            "RouteSettings": {"$connect": _limits(WEBSOCKET_CONNECT)},
+        }
+    }
+
+
 def merge_template(stage: Stage) -> dict[str, Any]:
     """What `chalice package --stage {stage}` merges into its own template."""
-    resources: dict[str, Any] = {}
+    resources: dict[str, Any] = {
+        REST_API: rest_api_settings(),
+        WEBSOCKET_STAGE: websocket_stage_settings(),
+    }
     tables = {definition.name: definition for definition in shared_tables(stage.settings)}
     for definition in tables.values():
         resources[table_logical_id(stage, definition)] = table_resource(definition)

@@ -72,6 +72,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="SECONDS",
         help="close any WebSocket after this long (default: %(default)s)",
     )
+    up.add_argument(
+        "--public-ws-url",
+        metavar="URL",
+        help="the WebSocket URL the web client is given in /config.json (default: "
+        "ws://HOST:WS_PORT/STAGE, HOST being this machine's network address with --host 0.0.0.0)",
+    )
     up.add_argument("--ddb-port", type=int, default=defaults.ddb_port, help="DynamoDB port")
     up.add_argument(
         "--data-dir",
@@ -133,6 +139,7 @@ def config_from(args: argparse.Namespace) -> RuntimeConfig:
         host=args.host,
         port=args.port,
         ws_port=args.ws_port,
+        public_ws_url=args.public_ws_url,
         ws_idle_timeout_s=args.ws_idle_timeout,
         ws_max_lifetime_s=args.ws_max_lifetime,
         ddb_port=args.ddb_port,

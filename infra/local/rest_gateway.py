@@ -9,7 +9,6 @@ ASGI under the `/api` prefix and serves the web client's files.
 from __future__ import annotations
 
 import base64
-import html
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -21,8 +20,9 @@ from chalice.local import LocalGateway, LocalGatewayException
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import PathConvertor, register_url_convertor
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -34,6 +34,12 @@ from infra.local.lambda_runtime import (
     rest_function_name,
 )
 from infra.local.rest_events import RestApiInfo, forwarded_headers, proxy_event
+from infra.local.web_client import (
+    CONFIG_PATH,
+    SecurityHeaders,
+    WebClientConfig,
+    security_headers,
+)
 from infra.local.websocket_gateway.events import local_api_id
 
 API_PREFIX = "/api"
@@ -143,15 +149,6 @@ def _starting() -> Response:
     )
 
 
-def with_websocket_url(page: str, ws_url: str) -> str:
-    """The web client's page told where the WebSocket API is (`<meta name="userdb-ws-url">`)."""
-    tag = f'<meta name="userdb-ws-url" content="{html.escape(ws_url, quote=True)}" />'
-    head = page.find("<head>")
-    if head < 0:
-        return tag + page
-    return page[: head + len("<head>")] + "\n    " + tag + page[head + len("<head>") :]
-
-
 def build_rest_app(
     loaded: LoadedApp,
     web_dir: Path | None,
@@ -159,12 +156,13 @@ def build_rest_app(
     is_ready: Callable[[], bool] = lambda: True,
     *,
     extra_routes: Sequence[BaseRoute] = (),
-    ws_port: int | None = None,
+    web_config: WebClientConfig | None = None,
 ) -> Starlette:
     """The ASGI app for web + REST; `GET /api/health` answers 503 until `is_ready()`.
 
     `extra_routes` (e.g. the Lambda API) are matched after `/api` and before the web
-    client, whose page learns the WebSocket port (`ws_port`) from a meta tag.
+    client, whose page learns where the API and the WebSocket are from `GET /config.json`
+    (`web_config`), and which is served under its Content-Security-Policy.
     """
     api = RestApiInfo(
         api_id=local_api_id(loaded.app.app_name, "rest"), stage=loaded.api_gateway_stage
@@ -206,16 +204,14 @@ def build_rest_app(
         Route(API_PREFIX + "/{path:api_path}", invoke, methods=ALL_METHODS),
         *extra_routes,
     ]
+    if web_config is not None:
+        document = web_config.as_json()
+
+        async def web_client_config(_: Request) -> Response:
+            return JSONResponse(document, headers={"Cache-Control": "no-store"})
+
+        routes.append(Route(CONFIG_PATH, web_client_config, methods=["GET"]))
     if web_dir is not None and web_dir.is_dir():
-        if ws_port is not None and (web_dir / "index.html").is_file():
-            page = (web_dir / "index.html").read_text(encoding="utf-8")
-
-            async def web_page(request: Request) -> Response:
-                # The host the browser used, so a phone on the LAN reaches the socket too.
-                ws_url = f"ws://{request.url.hostname or '127.0.0.1'}:{ws_port}/"
-                return HTMLResponse(with_websocket_url(page, ws_url))
-
-            routes += [Route("/", web_page), Route("/index.html", web_page)]
         routes.append(Mount("/", StaticFiles(directory=web_dir, html=True)))
     else:
         routes.append(Route("/", root_redirect))
@@ -223,4 +219,9 @@ def build_rest_app(
     async def not_found(_: Request, __: Exception) -> Response:
         return JSONResponse({"error": {"code": "not_found", "message": "Not found."}}, 404)
 
-    return Starlette(routes=routes, exception_handlers={404: not_found})
+    headers = security_headers(web_config or WebClientConfig(API_PREFIX, ""))
+    return Starlette(
+        routes=routes,
+        exception_handlers={404: not_found},
+        middleware=[Middleware(SecurityHeaders, headers=headers)],
+    )

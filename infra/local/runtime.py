@@ -23,8 +23,9 @@ from infra.local.lambda_api import event_source_mapping_routes
 from infra.local.lambda_runtime import LambdaRuntime, chalice_functions
 from infra.local.oidc_provider import OidcTestProvider
 from infra.local.ports import ensure_free, free_port
-from infra.local.rest_gateway import build_rest_app
+from infra.local.rest_gateway import API_PREFIX, build_rest_app
 from infra.local.streams.manager import chalice_stream_sources
+from infra.local.web_client import WebClientConfig
 from infra.local.websocket_gateway.chalice_sender import point_websocket_api
 from infra.local.websocket_gateway.gateway import WebSocketGateway, build_websocket_gateway
 from infra.local.websocket_gateway.limits import RUNTIME_STOPPING, ConnectionLimits
@@ -69,7 +70,15 @@ class LocalRuntime:
 
     def app_environment(self, endpoint: str, api_gateway_stage: str) -> dict[str, str]:
         """What the app is told about where things are (the same variables as on AWS)."""
-        origins = f"{self.config.web_origin},http://localhost:{self.config.port}"
+        # The page's origin as browsers name it: this host (a LAN address when listening on
+        # every interface), localhost and 127.0.0.1.
+        port = self.config.port
+        candidates = [
+            self.config.web_origin,
+            f"http://localhost:{port}",
+            f"http://127.0.0.1:{port}",
+        ]
+        origins = ",".join(dict.fromkeys(candidates))
         return {
             **LOCAL_CREDENTIALS,
             "AWS_DEFAULT_REGION": self.config.region,
@@ -183,7 +192,9 @@ class LocalRuntime:
             self.lambdas,
             self.is_ready,
             extra_routes=event_source_mapping_routes(self.dynamodb),
-            ws_port=self.config.ws_port,
+            web_config=WebClientConfig(
+                api_url=API_PREFIX, ws_url=self.config.web_client_ws_url(self._api_stage())
+            ),
         )
         self._server(rest_app, self.config.port)
         self._websocket_server()
@@ -234,7 +245,8 @@ class LocalRuntime:
         c = self.config
         lines = [
             f"userdb local runtime up in {self.started_in or 0:.1f} s (stage {c.stage})",
-            f"  web + REST   http://{c.host}:{c.port}/   (REST under /api)",
+            f"  web + REST   {c.web_origin}/   (REST under /api; the page's WebSocket: "
+            f"{c.web_client_ws_url(self._api_stage())})",
             f"  WebSocket    ws://{c.host}:{c.ws_port}/   (or /{self._api_stage()})",
             f"  @connections {self._websocket_endpoint()}   (boto3 apigatewaymanagementapi)",
             f"  DynamoDB     {self.endpoint}   backend {self.backend.name}"

@@ -1,8 +1,18 @@
-// Where the API and the WebSocket are. The page is served by the local runtime
-// at `/`, the REST API at `/api` on the same origin, the WebSocket on port 8001
-// of the same host (DESIGN §6). A host page may set window.USERDB_CONFIG =
-// {apiBase, wsUrl} or <meta name="userdb-ws-url" content="…"> to point elsewhere.
+// Where the API and the WebSocket are: the server says, in GET /config.json
+// ({"apiUrl", "wsUrl"}, made from its own configuration, never from the request),
+// and the page's Content-Security-Policy lets it connect to those two only.
+// A host page may set window.USERDB_CONFIG = {apiBase, wsUrl} to point elsewhere.
 // (No query-string override: a crafted link must not send the token elsewhere.)
+
+async function served() {
+  try {
+    const response = await fetch("/config.json", { cache: "no-store" });
+    if (response.ok) return await response.json();
+  } catch {
+    // Offline: the defaults below; the page still shows its cached notes.
+  }
+  return {};
+}
 
 function defaultWsUrl() {
   const scheme = location.protocol === "https:" ? "wss" : "ws";
@@ -10,9 +20,9 @@ function defaultWsUrl() {
 }
 
 const injected = globalThis.USERDB_CONFIG ?? {};
-const meta = document.querySelector('meta[name="userdb-ws-url"]')?.content?.trim();
+const fromServer = injected.wsUrl && injected.apiBase ? {} : await served();
 
 export const config = Object.freeze({
-  apiBase: injected.apiBase ?? "/api",
-  wsUrl: injected.wsUrl ?? (meta || defaultWsUrl()),
+  apiBase: injected.apiBase ?? fromServer.apiUrl ?? "/api",
+  wsUrl: injected.wsUrl ?? fromServer.wsUrl ?? defaultWsUrl(),
 });
