@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Literal
 
+import idna
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
-from pydantic import AfterValidator, EmailStr, Field, HttpUrl, StringConstraints, UrlConstraints
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    EmailStr,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    UrlConstraints,
+)
 
 from chalicelib.models.base import RequestModel, ResponseModel
 from chalicelib.models.identities import IdentityOut
@@ -17,8 +27,26 @@ IMAGE_URL_MAX = 2048
 
 
 def normalise_email(email: str) -> str:
-    """Emails compare case-insensitively and without surrounding spaces."""
-    return email.strip().lower()
+    """Emails compare after NFKC (a full-width d, U+FF44, is a d), case-insensitively and
+    without surrounding spaces."""
+    return unicodedata.normalize("NFKC", email).strip().lower()
+
+
+def _compatibility_form(value: object) -> object:
+    # Before email-validator, which normalises to NFC only: look-alikes must not pass as new.
+    return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
+
+
+def _idna_domain(email: str) -> str:
+    """Refuse a domain that is still not ASCII after NFKC unless it is valid IDNA (UTS 46,
+    with the `idna` package, as email-validator itself uses)."""
+    domain = email.rpartition("@")[2]
+    if not domain.isascii():
+        try:
+            idna.encode(domain, uts46=True)
+        except idna.IDNAError:
+            raise ValueError("the domain is not a valid internationalised domain name") from None
+    return email
 
 
 def _any_case(word: str) -> str:
@@ -32,8 +60,10 @@ NOT_SPECIAL_USE_DOMAIN = "(?![^@]*@(?:.*\\.)?(?:{})$)".format(
 )
 Email = Annotated[
     EmailStr,
+    BeforeValidator(_compatibility_form),
     Field(max_length=EMAIL_MAX, json_schema_extra={"pattern": f"^{NOT_SPECIAL_USE_DOMAIN}"}),
     AfterValidator(normalise_email),
+    AfterValidator(_idna_domain),
 ]
 Password = Annotated[str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]

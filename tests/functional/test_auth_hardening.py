@@ -223,3 +223,47 @@ def test_an_unknown_email_makes_the_same_dynamodb_calls_as_a_wrong_password(api,
         client.meta.events.unregister("before-call.dynamodb", record)
     assert known == unknown
     assert known.count("GetItem") >= 2
+
+
+# ---- emails: look-alikes are the same email ----
+
+
+@pytest.mark.parametrize(
+    "look_alike",
+    [
+        "\uff41nn@example.com",  # full-width a
+        "ann@\uff45xample.com",  # full-width e in the domain
+        "ANN@EXAMPLE.COM",
+        "ann@EXAMPLE.com ",
+    ],
+)
+def test_an_email_that_only_looks_different_is_taken(api, look_alike):
+    assert api.call("POST", "/auth/signup", {**login_body(), "name": "Ann"}).status == 201
+    reply = api.call("POST", "/auth/signup", {**login_body(look_alike), "name": "Eve"})
+    assert (reply.status, reply.error_code) == (409, "email_taken")
+    # And it signs in to the same account
+    assert api.call("POST", "/auth/login", login_body(look_alike)).status == 200
+
+
+def test_the_full_width_form_is_stored_as_plain_ascii(api):
+    reply = api.call(
+        "POST", "/auth/signup", {**login_body("\uff44\uff41\uff4e@example.com"), "name": "Dan"}
+    )
+    assert reply.json["user"]["email"] == "dan@example.com"
+
+
+@pytest.mark.parametrize(
+    "domain",
+    ["ab\u05d0.com", "a\u00b7b.com", "\u30fb.com", "xn--a.com", "ex\u200dample.com"],
+)
+def test_a_domain_that_is_not_valid_idna_is_refused(api, domain):
+    reply = api.call("POST", "/auth/signup", {**login_body(f"ann@{domain}"), "name": "Ann"})
+    assert (reply.status, reply.error_code) == (400, "validation_error")
+
+
+def test_a_valid_international_domain_is_one_account_in_either_form(api):
+    assert (
+        api.call("POST", "/auth/signup", {**login_body("ann@bücher.de"), "name": "A"}).status == 201
+    )
+    again = api.call("POST", "/auth/signup", {**login_body("ann@xn--bcher-kva.de"), "name": "A"})
+    assert again.status == 409
