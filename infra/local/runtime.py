@@ -23,6 +23,7 @@ from infra.local.lambda_api import event_source_mapping_routes
 from infra.local.lambda_runtime import LambdaRuntime, chalice_functions
 from infra.local.oidc_provider import OidcTestProvider
 from infra.local.ports import ensure_free, free_port
+from infra.local.request_signing import LOCAL_CREDENTIALS
 from infra.local.rest_gateway import API_PREFIX, build_rest_app
 from infra.local.streams.manager import chalice_stream_sources
 from infra.local.web_client import WebClientConfig
@@ -31,9 +32,6 @@ from infra.local.websocket_gateway.gateway import WebSocketGateway, build_websoc
 from infra.local.websocket_gateway.limits import RUNTIME_STOPPING, ConnectionLimits
 from infra.local.websocket_gateway.server_protocol import LingeringCloseProtocol
 from infra.tables import shared_tables
-
-# Local endpoints accept any credentials; these keep boto3 from looking for real ones.
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
 
 class _QuietServer(uvicorn.Server):
@@ -171,7 +169,11 @@ class LocalRuntime:
             idle_timeout_s=self.config.ws_idle_timeout_s,
             max_lifetime_s=self.config.ws_max_lifetime_s,
         )
-        self.websocket = build_websocket_gateway(self.loaded, self.lambdas, limits, self.faults)
+        port = self.config.ws_port
+        names = {self.config.host, self.config.public_host, "127.0.0.1", "localhost"}
+        self.websocket = build_websocket_gateway(
+            self.loaded, self.lambdas, limits, self.faults, hosts={f"{n}:{port}" for n in names}
+        )
         return self._server(
             self.websocket.app,
             self.config.ws_port,

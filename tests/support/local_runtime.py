@@ -25,11 +25,15 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 
 from infra.local.config import PROJECT_DIR
 from infra.local.dynamodb_local import die_with_parent, find_install, find_java
 from infra.local.ports import free_port
+from infra.local.request_signing import LOCAL_KEY
 
 READY_LINE = "local runtime up in"
 STAGE = "local"
@@ -233,14 +237,15 @@ class RuntimeProcess:
         )
 
     def management(self, stage: str | None = STAGE, config: Config | None = None) -> Any:
-        """boto3's `apigatewaymanagementapi` client, as an app would make it."""
+        """boto3's `apigatewaymanagementapi` client, as an app would make it (signing with
+        the runtime's local credentials, which it requires)."""
         endpoint = f"http://127.0.0.1:{self.ws_port}" + (f"/{stage}" if stage else "")
         return boto3.client(
             "apigatewaymanagementapi",
             endpoint_url=endpoint,
             region_name="us-east-1",
-            aws_access_key_id="any",
-            aws_secret_access_key="any",
+            aws_access_key_id=LOCAL_KEY.access_key,
+            aws_secret_access_key=LOCAL_KEY.secret_key,
             config=config,
         )
 
@@ -249,17 +254,31 @@ class RuntimeProcess:
         return _json_call("GET", self.api_url + path)
 
     def faults(self, method: str = "GET", plan: dict[str, Any] | None = None) -> Any:
-        """The runtime's fault injection (`/@faults` on the WebSocket port): GET, PUT, DELETE."""
-        status, body = _json_call(method, f"http://127.0.0.1:{self.ws_port}/@faults", plan)
+        """The runtime's fault injection (`/@faults` on the WebSocket port): GET, PUT, DELETE,
+        signed with the runtime's local credentials."""
+        url = f"http://127.0.0.1:{self.ws_port}/@faults"
+        status, body = _json_call(method, url, plan, signed=True)
         if status >= 300:
             raise AssertionError(f"{method} /@faults answered {status}: {body}")
         return body
 
 
-def _json_call(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+def signed_headers(method: str, url: str, data: bytes | None) -> dict[str, str]:
+    """SigV4 headers for a request to the runtime's control APIs (its local credentials)."""
+    request = AWSRequest(method=method, url=url, data=data or b"")
+    request.headers["Content-Type"] = "application/json"
+    credentials = Credentials(LOCAL_KEY.access_key, LOCAL_KEY.secret_key)
+    SigV4Auth(credentials, "execute-api", "us-east-1").add_auth(request)
+    return dict(request.headers.items())
+
+
+def _json_call(method: str, url: str, body: Any = None, *, signed: bool = False) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - loopback
     request.add_header("Content-Type", "application/json")
+    if signed:
+        for name, value in signed_headers(method, url, data).items():
+            request.add_header(name, value)
     try:
         with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 - loopback
             return reply.status, json.loads(reply.read() or b"null")

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Collection, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,9 +24,11 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from infra.local import faults as fault_control
+from infra.local import request_signing
 from infra.local.app_loader import LoadedApp
 from infra.local.faults import Faults
 from infra.local.lambda_runtime import Invocation, LambdaRuntime, websocket_function_names
+from infra.local.request_signing import LOCAL_KEY, SigningKey
 from infra.local.websocket_gateway import management
 from infra.local.websocket_gateway.connections import (
     Connection,
@@ -115,9 +118,15 @@ class WebSocketGateway:
         clock: Callable[[], float] = time.monotonic,
         epoch_ms: Callable[[], int] = _epoch_ms,
         faults: Faults | None = None,
+        signing_key: SigningKey = LOCAL_KEY,
+        hosts: Collection[str] | None = None,
     ) -> None:
         self.api = api
         self.faults = faults or Faults()
+        # `@connections` and `/@faults` take only requests signed with this key for one of
+        # `hosts` (None: whatever Host the request names).
+        self._signing_key = signing_key
+        self._hosts = hosts
         self.limits = limits or ConnectionLimits()
         self.connections = ConnectionRegistry()
         self._lambdas = lambdas
@@ -357,10 +366,43 @@ class WebSocketGateway:
 
     # -- @connections ---------------------------------------------------------------------
 
+    async def _unsigned(self, request: Request, body: bytes, request_id: str) -> Response | None:
+        """403 unless the request is signed with the runtime's key (request_signing.py)."""
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        query = request.scope.get("query_string", b"")
+        host = request.headers.get("host", "")
+        url = f"http://{host}{raw_path.decode('latin-1')}" + (
+            f"?{query.decode('latin-1')}" if query else ""
+        )
+        received = request_signing.ReceivedRequest(
+            request.method,
+            url,
+            {name.lower(): value for name, value in request.headers.items()},
+            body,
+        )
+        refusal = request_signing.verify(
+            received,
+            key=self._signing_key,
+            hosts=self._hosts if self._hosts is not None else {host},
+            now=dt.datetime.now(dt.UTC),
+        )
+        if refusal is None:
+            return None
+        log.info("refused an unsigned %s %s: %s", request.method, request.url.path, refusal.message)
+        return _reply(management.refused(refusal.error_type, refusal.message, request_id))
+
     async def _manage(self, request: Request) -> Response:
         request_id = new_id()
         if not management.stage_matches(request.path_params.get("stage"), self.api.stage):
             return _reply(management.forbidden(request_id))
+        payload = await self._payload(request, request_id)
+        if isinstance(payload, Response):
+            return payload
+        refused = await self._unsigned(request, payload, request_id)
+        return refused or await self._connection_call(request, payload, request_id)
+
+    async def _connection_call(self, request: Request, payload: bytes, request_id: str) -> Response:
+        """A signed POST, GET or DELETE on `@connections/{id}`."""
         connection_id = str(request.path_params["connection_id"])
         fault = self.faults.connection_fault(request.method, connection_id)
         if fault is not None:
@@ -369,7 +411,7 @@ class WebSocketGateway:
                 management.injected(fault.status, fault.error_type, connection_id, request_id)
             )
         if request.method == "POST":
-            return await self._post(request, connection_id, request_id)
+            return await self._post(payload, connection_id, request_id)
         connection = self.connections.open_connection(connection_id)
         if connection is None:
             return _reply(management.gone(connection_id, request_id))
@@ -380,15 +422,7 @@ class WebSocketGateway:
         await connection.close(DELETED)
         return _reply(management.deleted(request_id))
 
-    async def _post(self, request: Request, connection_id: str, request_id: str) -> Response:
-        limit = self.limits.max_message_bytes
-        length = request.headers.get("content-length", "")
-        declared = int(length) if length.isdigit() else 0
-        if declared > limit:
-            return _reply(management.payload_too_large(declared, request_id))
-        payload = await self._read_capped(request, limit)
-        if payload is None:
-            return _reply(management.payload_too_large(limit + 1, request_id))
+    async def _post(self, payload: bytes, connection_id: str, request_id: str) -> Response:
         connection = self.connections.open_connection(connection_id)
         if connection is None:
             return _reply(management.gone(connection_id, request_id))
@@ -397,6 +431,18 @@ class WebSocketGateway:
         except PeerGoneError:
             return _reply(management.gone(connection_id, request_id))
         return _reply(management.ok(request_id))
+
+    async def _payload(self, request: Request, request_id: str) -> bytes | Response:
+        """The body, or 413 over API Gateway's 128 KB (declared or streamed)."""
+        limit = self.limits.max_message_bytes
+        length = request.headers.get("content-length", "")
+        declared = int(length) if length.isdigit() else 0
+        if declared > limit:
+            return _reply(management.payload_too_large(declared, request_id))
+        payload = await self._read_capped(request, limit)
+        if payload is None:
+            return _reply(management.payload_too_large(limit + 1, request_id))
+        return payload
 
     @staticmethod
     async def _read_capped(request: Request, limit: int) -> bytes | None:
@@ -411,7 +457,11 @@ class WebSocketGateway:
         return b"".join(chunks)
 
     async def _control_faults(self, request: Request) -> Response:
-        status, answer = fault_control.control(self.faults, request.method, await request.body())
+        body = await request.body()
+        refused = await self._unsigned(request, body, new_id())
+        if refused is not None:
+            return refused
+        status, answer = fault_control.control(self.faults, request.method, body)
         return JSONResponse(answer, status_code=status)
 
     async def _unknown_path(self, request: Request, _: Exception) -> Response:
@@ -449,6 +499,7 @@ def build_websocket_gateway(
     lambdas: LambdaRuntime,
     limits: ConnectionLimits,
     faults: Faults | None = None,
+    hosts: Collection[str] | None = None,
 ) -> WebSocketGateway:
     """The gateway for a loaded Chalice app: its websocket handlers, its API Gateway stage."""
     api = WebSocketApi(
@@ -456,4 +507,4 @@ def build_websocket_gateway(
         stage=loaded.api_gateway_stage,
         routes=websocket_function_names(loaded.app, loaded.config),
     )
-    return WebSocketGateway(api, lambdas, limits, faults=faults)
+    return WebSocketGateway(api, lambdas, limits, faults=faults, hosts=hosts)
