@@ -20,6 +20,9 @@ class Backend(Protocol):
     name: str
     # Whether tables outlive the runtime (so must event source mapping checkpoints).
     persistent: bool
+    # Whether it may be sent concurrent requests (moto's server may not: the runtime
+    # passes its requests one at a time).
+    concurrent: bool
 
     def start(self) -> str:
         """Start (if the runtime owns it) and return the endpoint URL."""
@@ -33,6 +36,7 @@ class DynamoDBLocalBackend:
 
     name = "dynamodb-local"
     persistent = True
+    concurrent = True
 
     def __init__(self, host: str, port: int, data_dir: Path) -> None:
         self.process = DynamoDBLocalProcess(host, port, data_dir / "dynamodb")
@@ -49,6 +53,9 @@ class MotoBackend:
 
     name = "moto"
     persistent = False
+    # Its TransactWriteItems deep-copies tables that concurrent writes change ("dictionary
+    # changed size during iteration": 500s), and conditional writes race.
+    concurrent = False
 
     def __init__(self, host: str, port: int) -> None:
         self._host, self._port = host, port
@@ -75,6 +82,7 @@ class EndpointBackend:
 
     name = "endpoint"
     persistent = False
+    concurrent = True
 
     def __init__(self, url: str) -> None:
         self._url = url.rstrip("/")

@@ -43,6 +43,8 @@ class DynamoDBRuntimeConfig:
     ttl_interval_s: float = 30.0
     access_key: str = "local"
     secret_key: str = "local"  # noqa: S105 - local endpoints accept any credentials
+    # Pass requests to the backend one at a time (a backend unsafe under concurrency: moto).
+    one_request_at_a_time: bool = False
 
 
 class LambdaInvoker:
@@ -101,7 +103,9 @@ class DynamoDBRuntime:
         return self.url
 
     async def _start_front(self) -> None:
-        self._pool = BackendPool(self.config.backend_url)
+        self._pool = BackendPool(
+            self.config.backend_url, one_at_a_time=self.config.one_request_at_a_time
+        )
         self._front = DynamoDBFront(self._pool, self._notice)
         await self._front.start(self.config.host, self.config.port)
 

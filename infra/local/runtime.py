@@ -139,6 +139,7 @@ class LocalRuntime:
                 ttl_interval_s=c.ttl_sweep_interval_s,
                 access_key=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                 secret_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                one_request_at_a_time=not self.backend.concurrent,
             )
         )
         self.endpoint = self.dynamodb.start_front()
