@@ -6,10 +6,13 @@ import argparse
 import asyncio
 import logging
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 from infra.local.config import BackendKind, RuntimeConfig
 from infra.local.faults import FaultPlanError, load_plan
+from infra.local.request_signing import signed_headers
 
 
 def positive_seconds(value: str) -> float:
@@ -128,7 +131,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="FILE",
         help="start with this JSON fault plan (docs/local-runtime.md, Fault injection)",
     )
+    faults = commands.add_parser(
+        "faults",
+        help="show, set or clear the fault plan of a running runtime (requests signed with "
+        "its credentials, which /@faults requires)",
+    )
+    faults.add_argument("action", choices=["show", "set", "clear"])
+    faults.add_argument("file", nargs="?", type=fault_plan_file, help="the plan, for `set`")
+    faults.add_argument("--host", default=defaults.host)
+    faults.add_argument("--ws-port", type=int, default=defaults.ws_port)
     return parser.parse_args(argv)
+
+
+def control_faults(args: argparse.Namespace) -> int:
+    """`faults show|set FILE|clear`: one signed call to `/@faults`; prints its answer."""
+    method = {"show": "GET", "set": "PUT", "clear": "DELETE"}[args.action]
+    if method == "PUT" and args.file is None:
+        print("faults set needs the plan's FILE", file=sys.stderr)
+        return 2
+    body = args.file.read_bytes() if method == "PUT" else b""
+    url = f"http://{args.host}:{args.ws_port}/@faults"
+    request = urllib.request.Request(
+        url, data=body or None, method=method, headers=signed_headers(method, url, body)
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310
+            print(reply.read().decode())
+    except urllib.error.HTTPError as error:
+        print(error.read().decode(), file=sys.stderr)
+        return 1
+    except OSError as error:
+        print(f"cannot reach the runtime at {url}: {error}", file=sys.stderr)
+        return 1
+    return 0
 
 
 def config_from(args: argparse.Namespace) -> RuntimeConfig:
@@ -170,6 +205,8 @@ def configure_logging() -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.command == "faults":
+        raise SystemExit(control_faults(args))
     configure_logging()
     from infra.local.runtime import LocalRuntime  # noqa: PLC0415 - heavy; after --help
 

@@ -75,6 +75,17 @@ class ReceivedRequest:
     body: bytes
 
 
+def signed_headers(
+    method: str, url: str, body: bytes, key: SigningKey = LOCAL_KEY, region: str = "us-east-1"
+) -> dict[str, str]:
+    """The headers that sign a request to the runtime's control APIs (SigV4, botocore's
+    signer, `execute-api`): what boto3 sends, for callers that are not boto3 clients."""
+    request = AWSRequest(method=method, url=url, data=body)
+    signer = SigV4Auth(Credentials(key.access_key, key.secret_key), "execute-api", region)
+    signer.add_auth(request)
+    return dict(request.headers.items())
+
+
 def verify(
     request: ReceivedRequest, *, key: SigningKey, hosts: Collection[str], now: dt.datetime
 ) -> Refusal | None:

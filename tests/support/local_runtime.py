@@ -25,15 +25,12 @@ from urllib.parse import urlencode
 
 import boto3
 import pytest
-from botocore.auth import SigV4Auth
-from botocore.awsrequest import AWSRequest
 from botocore.config import Config
-from botocore.credentials import Credentials
 
 from infra.local.config import PROJECT_DIR
 from infra.local.dynamodb_local import die_with_parent, find_install, find_java
 from infra.local.ports import free_port
-from infra.local.request_signing import LOCAL_KEY
+from infra.local.request_signing import LOCAL_KEY, signed_headers
 
 READY_LINE = "local runtime up in"
 STAGE = "local"
@@ -263,21 +260,12 @@ class RuntimeProcess:
         return body
 
 
-def signed_headers(method: str, url: str, data: bytes | None) -> dict[str, str]:
-    """SigV4 headers for a request to the runtime's control APIs (its local credentials)."""
-    request = AWSRequest(method=method, url=url, data=data or b"")
-    request.headers["Content-Type"] = "application/json"
-    credentials = Credentials(LOCAL_KEY.access_key, LOCAL_KEY.secret_key)
-    SigV4Auth(credentials, "execute-api", "us-east-1").add_auth(request)
-    return dict(request.headers.items())
-
-
 def _json_call(method: str, url: str, body: Any = None, *, signed: bool = False) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - loopback
     request.add_header("Content-Type", "application/json")
     if signed:
-        for name, value in signed_headers(method, url, data).items():
+        for name, value in signed_headers(method, url, data or b"").items():
             request.add_header(name, value)
     try:
         with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 - loopback
