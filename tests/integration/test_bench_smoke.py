@@ -57,6 +57,10 @@ def expected_measures() -> list[str]:
         "runtime start -> GET /api/health 200",
         "POST /notes, p50",
         "POST /notes, p99",
+        "POST /collections/notes/docs, p50",
+        "POST /collections/notes/docs, p99",
+        "POST /batch of 25 creates, p50",
+        "POST /batch of 25 creates, p99",
     ]
     return rows
 
@@ -87,6 +91,7 @@ def test_the_tiny_benchmark_prints_and_records_every_row(tmp_path: Path):
     with_floor = [name for name, figure in figures.items() if figure["floor"] is not None]
     assert "session check, cache miss, p99" in with_floor
     assert "POST /notes, p50" in with_floor
+    assert "POST /batch of 25 creates, p50" in with_floor
     assert "memory per idle connection" in with_floor
     assert all(figure["met"] is not None for figure in figures.values() if figure["target"])
     assert [run["stream_interval_ms"] for run in found["stream_interval"]] == list(
