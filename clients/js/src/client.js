@@ -3,7 +3,7 @@
 // (prefix "userdb." unless told): `session` {token, user}, `clientId`, `replica`
 // {userId, collections, cursor, docs} and `outbox.<clientId>` {userId, entries}.
 
-import { ApiError, NetworkError, NotFoundError, NotSignedInError, UserdbError } from "./errors.js";
+import { ApiError, ForbiddenError, NetworkError, NotFoundError, NotSignedInError, UserdbError } from "./errors.js";
 import { Http, docsPath } from "./http.js";
 import { DOC_ID, newDocId, uuid } from "./ids.js";
 import { LiveConnection, now } from "./live.js";
@@ -260,8 +260,8 @@ export class Client {
         const { body } = await this.http.request("POST", "/auth/ws-ticket", { waitProvisioning: false });
         if (body?.ticket) return { ticket: body.ticket };
       } catch (error) {
-        if (error instanceof NotFoundError) this.ticketsUnsupported = true; // an older server: the token it is
-        else throw error; // 401 ends the session; offline retries with backoff
+        if (!ticketRouteMissing(error)) throw error; // 401 ends the session; offline retries with backoff
+        this.ticketsUnsupported = true; // an older server: the token it is
       }
     }
     return { token };
@@ -559,6 +559,13 @@ function checkWhere(where) {
   if (where !== undefined && where !== null && (typeof where !== "object" || Array.isArray(where))) {
     throw new TypeError("where: an object of field values");
   }
+}
+
+/** An API without the ticket route: 404, or API Gateway's 403 for a route it does not know
+ * ("Missing Authentication Token", which carries no userdb error code). */
+function ticketRouteMissing(error) {
+  if (error instanceof NotFoundError) return true;
+  return error instanceof ForbiddenError && error.code.startsWith("http_");
 }
 
 function sameCollections(a, b) {
