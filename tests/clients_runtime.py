@@ -80,6 +80,15 @@ class LocalStack:
             return False
         return False
 
+    def serves_collections(self) -> bool:
+        """True once `/collections` is a route (401 without a session)."""
+        status, _ = self.call("GET", "/collections")
+        return bool(status == 401)
+
+    def require_collections(self) -> None:
+        if not self.serves_collections():
+            pytest.skip("the local runtime does not serve /api/collections yet (not on main)")
+
     def require_notes(self) -> None:
         if not self.serves_notes():
             pytest.skip("the local runtime does not serve /api/notes yet (issue 3 not on main)")

@@ -131,6 +131,16 @@ export class Client {
     return () => this.listeners.get(event)?.delete(listener);
   }
 
+  /**
+   * Any route of the API as this session, for what has no method here (e.g. /me):
+   * resolves with the JSON answer, rejects with the typed errors of every call.
+   */
+  async request(method, path, { body, query, headers } = {}) {
+    await this.ready;
+    const answer = await this.http.request(method, path, { body, query, headers });
+    return answer.body;
+  }
+
   /** Reconnect now instead of waiting for the backoff (e.g. the network came back). */
   reconnect() {
     this.live?.retryNow();

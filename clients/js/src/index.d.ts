@@ -159,6 +159,12 @@ export interface Client {
   collection<T extends JsonObject = JsonObject>(name: string): Collection<T>;
   batch(ops: BatchOp[]): Promise<Array<Doc | DeletedDoc>>;
   on<E extends keyof ClientEvents>(event: E, listener: (value: ClientEvents[E]) => void): () => void;
+  /** Any route of the API as this session (e.g. GET /me); the JSON answer. */
+  request<T = any>(
+    method: string,
+    path: string,
+    options?: { body?: unknown; query?: Record<string, string | number | boolean | null | undefined>; headers?: Record<string, string> },
+  ): Promise<T>;
   reconnect(): void;
   flush(): Promise<void>;
   close(): Promise<void>;
