@@ -74,7 +74,8 @@ def open_page(context: Any, stack: LocalStack, account: dict[str, Any] | None = 
     page.page_errors = errors
     page.goto(stack.base_url + "/")
     if account is not None:
-        page.wait_for_selector("#auth-view:not([hidden])", timeout=WAIT_MS)
+        # (a page of a context that already holds the session shows the notes at once)
+        page.wait_for_selector("#auth-view:not([hidden]), #notes-view:not([hidden])")
         store(page, "userdb.session", {"token": account["token"], "user": account["user"]})
         page.reload()
         page.wait_for_selector("#notes-view:not([hidden])", timeout=WAIT_MS)
@@ -410,11 +411,23 @@ def test_offline_then_online_converges(contexts, local_stack):
     item.hover()
     item.get_by_role("button", name="Delete note").click()
     item.get_by_role("button", name="Press again to delete this note").click()
-    # Then the phone still shows its last copy, and converges once back online
+    # Then the phone still shows its last copy, says it is offline, and takes writes
     assert note_texts(phone) == ["Before going offline"]
+    assert phone.locator("#offline-banner").is_visible()
+    add_note(phone, "Written on the phone offline")
+    queued = phone.locator("li.note", has_text="Written on the phone offline")
+    assert queued.locator(".note-status").inner_text() == "Not sent yet"
+    assert phone.locator("#pending-count").inner_text() == "1 change waiting to be sent."
+    assert phone.locator("#toasts").inner_text() == "", "queued, not refused"
+    # And once back online, both converge: the queued note sent, the laptop's changes in
     phone_context.set_offline(False)
     wait_live(phone)
-    wait_for_texts(phone, ["Written while the phone was offline"])
+    both = ["Written while the phone was offline", "Written on the phone offline"]
+    wait_for_texts(phone, both)
+    wait_for_texts(laptop, both)
+    phone.wait_for_selector("li.note .note-status[hidden]", state="attached")
+    assert queued.locator(".note-status").is_hidden()
+    assert phone.page_errors == [] and laptop.page_errors == []
 
 
 def test_another_users_page_shows_none_of_it(contexts, local_stack):
