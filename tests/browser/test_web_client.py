@@ -445,3 +445,47 @@ def test_another_users_page_shows_none_of_it(contexts, local_stack):
     wait_for_texts(ann_page, ["Ann's first", "Ann's second"])
     bob_page.wait_for_timeout(1000)  # time for anything misrouted to arrive
     assert note_texts(bob_page) == ["Bob's own"]
+
+
+def test_the_todos_example_follows_its_collection_live(contexts, local_stack, artifacts):
+    local_stack.require_realtime()
+    local_stack.require_collections()
+    _, body = local_stack.call("GET", "/collections", token=local_stack.signup("Probe")["token"])
+    if "todos" not in [collection["name"] for collection in body["collections"]]:
+        pytest.skip("the app declares no `todos` collection (chalicelib/collections.json)")
+    account = local_stack.signup("Todo")
+    page = contexts().new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(local_stack.base_url + "/todos/")
+    # Signing in with the notes app's account
+    page.get_by_label("Email").fill(account["email"])
+    page.get_by_label("Password").fill(account["password"])
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_selector('#state[data-state="live"]', timeout=WAIT_MS)
+    # A todo added here shows; one written elsewhere arrives live; a note does not matter
+    page.get_by_label("New todo").fill("Buy milk")
+    page.get_by_role("button", name="Add").click()
+    status, _ = local_stack.call(
+        "POST", "/collections/todos/docs", {"data": {"title": "Call Bob", "done": False}},
+        token=account["token"],
+    )  # fmt: skip
+    assert status == 201
+    local_stack.call(
+        "POST", "/collections/notes/docs", {"data": {"text": "a note"}}, account["token"]
+    )
+    titles = page.locator("#list .text")
+    page.wait_for_function("() => document.querySelectorAll('#list li').length === 2")
+    assert sorted(titles.all_inner_texts()) == ["Buy milk", "Call Bob"]
+    # Done: it leaves the "Open" list at once, and the server has it
+    page.locator("#list li", has_text="Buy milk").get_by_role("checkbox").click()
+    page.wait_for_function("() => document.querySelectorAll('#list li').length === 1")
+    page.get_by_role("radio", name="All").check()
+    page.wait_for_function("() => document.querySelectorAll('#list li').length === 2")
+    page.screenshot(path=str(artifacts / "todos.png"))
+    _, listed = local_stack.call("GET", "/collections/todos/docs", token=account["token"])
+    assert sorted((d["data"]["title"], d["data"]["done"]) for d in listed["docs"]) == [
+        ("Buy milk", True),
+        ("Call Bob", False),
+    ]
+    assert errors == []

@@ -8,14 +8,20 @@ import { createClient } from "../client/index.js";
 
 const $ = (id) => document.getElementById(id);
 
+/** The API's and WebSocket's URLs: as the notes app learns them (web/js/config.js). */
 async function endpoints() {
+  let served = {};
   try {
     const response = await fetch("../config.json", { cache: "no-store" });
-    if (response.ok) return await response.json();
+    if (response.ok) served = await response.json();
   } catch {
     // offline or no config route: the local runtime's defaults
   }
-  return { apiUrl: "/api", wsUrl: `${location.protocol === "https:" ? "wss" : "ws"}://${location.hostname}:8001/` };
+  const given = globalThis.USERDB_CONFIG ?? {};
+  return {
+    apiUrl: given.apiUrl ?? served.apiUrl ?? "/api",
+    wsUrl: given.wsUrl ?? served.wsUrl ?? `${location.protocol === "https:" ? "wss" : "ws"}://${location.hostname}:8001/`,
+  };
 }
 
 const { apiUrl, wsUrl } = await endpoints();
