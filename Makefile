@@ -9,6 +9,8 @@ DDB_LOCAL_VERSION := 10.3.0
 DDB_LOCAL_DIR := .cache/dynamodb-local
 DDB_LOCAL_STAMP := $(DDB_LOCAL_DIR)/.v$(DDB_LOCAL_VERSION)
 RUN_ARGS ?=
+JS_DIR := clients/js
+JS_STAMP := $(JS_DIR)/node_modules/.installed
 
 .PHONY: help venv run test lint typecheck pytest js-test fmt dynamodb-local clean package policies test-localstack bench
 
@@ -55,15 +57,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
-pytest: $(STAMP)
+# (the bench smoke test runs the JS client's bench script: clients/js installed first)
+pytest: $(STAMP) $(JS_STAMP)
 	@$(MAKE) --no-print-directory dynamodb-local || echo "DynamoDB Local unavailable: its tests skip (and fail when CI=true)"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The JS client (clients/js, @userdb/client): its dev dependencies (typescript, ws) from its
 # lock file, installed again only when package.json or the lock file change.
-JS_DIR := clients/js
-JS_STAMP := $(JS_DIR)/node_modules/.installed
-
 $(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 	cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
@@ -112,5 +112,5 @@ test-localstack: $(STAMP)
 # A full run takes a quiet machine and several minutes; BENCH_ARGS='--tiny' or '--only PART'.
 BENCH_ARGS ?=
 
-bench: $(STAMP) dynamodb-local
+bench: $(STAMP) $(JS_STAMP) dynamodb-local
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -57,6 +57,8 @@ def expected_measures() -> list[str]:
         "runtime start -> GET /api/health 200",
         "POST /notes, p50",
         "POST /notes, p99",
+        "JS client: write -> other client's subscribe callback, p50",
+        "Python client: write -> other client's on_change, p50",
     ]
     return rows
 
