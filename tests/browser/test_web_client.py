@@ -17,6 +17,7 @@ from urllib.parse import quote
 
 import pytest
 
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from tests.clients_runtime import LocalStack
 
 pytestmark = pytest.mark.browser
@@ -489,3 +490,55 @@ def test_the_todos_example_follows_its_collection_live(contexts, local_stack, ar
         ("Call Bob", False),
     ]
     assert errors == []
+
+
+def test_the_page_works_under_a_strict_content_security_policy(browser, local_stack):
+    # The policy the API is to send with the page (issue 18): nothing inline, no eval, and
+    # connections only to the API's origin and the WebSocket's.
+    ws_origin = local_stack.ws_url.rstrip("/")
+    policy = (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        f"connect-src 'self' {ws_origin}; worker-src 'self'; manifest-src 'self'; "
+        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+
+    def with_policy(route: Any) -> None:
+        response = route.fetch()
+        headers = {**response.headers, "content-security-policy": policy}
+        route.fulfill(response=response, headers=headers)
+
+    # A page fulfilled by a route has no address space, so Chromium's local network checks
+    # would refuse its loopback WebSocket: this browser runs without them. Routes do not see
+    # what a service worker serves, so the page comes from the network here.
+    own = browser.browser_type.launch(
+        executable_path=str(CHROMIUM),
+        args=[*CHROMIUM_ARGS, "--disable-features=LocalNetworkAccessChecks"],
+    )
+    try:
+        context = own.new_context(service_workers="block")
+        config = json.dumps({"wsUrl": local_stack.ws_url})
+        context.add_init_script(f"window.USERDB_CONFIG = {config};")
+        for path in ("/", "/index.html", "/todos/"):
+            context.route(local_stack.base_url + path, with_policy)
+        context.add_init_script(
+            "window.violations = [];"
+            "document.addEventListener('securitypolicyviolation',"
+            " e => window.violations.push(`${e.violatedDirective} ${e.blockedURI}`));"
+        )
+        account = local_stack.signup("Policy")
+        page = open_page(context, local_stack, account)
+        wait_live(page)
+        if local_stack.serves_collections():
+            add_note(page, "Written under the policy")
+        page.locator("#account-name").click()
+        page.keyboard.press("Escape")
+        assert page.evaluate("window.violations") == []
+        page.goto(local_stack.base_url + "/todos/")
+        page.get_by_label("Email").fill(account["email"])
+        page.get_by_label("Password").fill(account["password"])
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_selector('#state[data-state="live"]', timeout=WAIT_MS)
+        assert page.evaluate("window.violations") == []
+        assert page.page_errors == []
+    finally:
+        own.close()
