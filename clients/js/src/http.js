@@ -43,11 +43,9 @@ export class Http {
   async send(method, path, { body, headers = {}, query, contentType = "application/json" }) {
     let url = this.base + path;
     if (query) {
-      const params = new URLSearchParams();
-      for (const [key, value] of Object.entries(query)) {
-        if (value !== null && value !== undefined) params.set(key, typeof value === "string" ? value : JSON.stringify(value));
-      }
-      const encoded = params.toString();
+      const encoded = queryString(
+        Object.fromEntries(Object.entries(query).map(([key, value]) => [key, typeof value === "string" || value == null ? value : JSON.stringify(value)])),
+      );
       if (encoded) url += `?${encoded}`;
     }
     const sent = { Accept: "application/json", ...headers };
@@ -95,4 +93,13 @@ export class Http {
 export function docsPath(collection, id) {
   const base = `/collections/${encodeURIComponent(collection)}/docs`;
   return id === undefined ? base : `${base}/${encodeURIComponent(id)}`;
+}
+
+/** `a=1&b=2` of the values that are set. Written out rather than URLSearchParams, which
+ * React Native implements only in part. */
+export function queryString(values) {
+  return Object.entries(values)
+    .filter(([, value]) => value !== null && value !== undefined)
+    .map(([key, value]) => `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`)
+    .join("&");
 }

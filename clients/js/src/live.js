@@ -3,6 +3,7 @@
 // (browsers and React Native have one; on Node 20 pass the `ws` package's), and the
 // browser's online/offline events are used where they exist.
 
+import { queryString } from "./http.js";
 import { State } from "./sync_engine.js";
 
 const CONNECTING = 0;
@@ -103,10 +104,9 @@ export class LiveConnection {
     let url;
     try {
       const found = await this.credentials();
-      url = new URL(this.wsUrl);
-      if (found.ticket) url.searchParams.set("ticket", found.ticket);
-      else url.searchParams.set("token", found.token ?? "");
-      url.searchParams.set("clientId", this.clientId);
+      // (by hand: React Native's URL cannot set search parameters)
+      const credential = found.ticket ? { ticket: found.ticket } : { token: found.token ?? "" };
+      url = `${this.wsUrl}${this.wsUrl.includes("?") ? "&" : "?"}${queryString({ ...credential, clientId: this.clientId })}`;
     } catch (error) {
       if (attempt === this.attempt) this.run(this.engine.onConnectFailed(String(error?.message ?? error), error?.status ?? null));
       return;
@@ -114,7 +114,7 @@ export class LiveConnection {
     if (attempt !== this.attempt || this.stopped) return;
     let socket;
     try {
-      socket = new this.WebSocket(url.toString());
+      socket = new this.WebSocket(url);
     } catch (error) {
       this.run(this.engine.onConnectFailed(String(error?.message ?? error)));
       return;
