@@ -203,7 +203,7 @@ def _holds(write: DocWrite, current: StoredDoc | None) -> bool:
     live = current is not None and not current.deleted
     if isinstance(write.expect, Absent):
         return not live and (current is None or write.expect.over_tombstone)
-    if not live:
+    if current is None or not live:
         return False
     return write.expect.version is None or current.version == write.expect.version
 

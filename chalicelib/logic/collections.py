@@ -45,7 +45,8 @@ class Collection:
         """Where `data` breaks the schema, as `{field, message, type}` with `field` a JSON
         pointer prefixed by `at` (where `data` sits in the request body); [] if valid."""
         found = sorted(self.validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-        return [_detail(error, at) for error in found[:MAX_REPORTED_VIOLATIONS]]
+        details = [detail for error in found for detail in _details(error, at)]
+        return details[:MAX_REPORTED_VIOLATIONS]
 
     def check(self, data: Any, at: str) -> None:
         """ValidationError (400, with each offending field) unless `data` fits the schema."""
@@ -60,13 +61,39 @@ def _pointer(parts: Iterable[Any]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in parts)
 
 
-def _detail(error: SchemaViolation, at: str) -> dict[str, Any]:
+def _unexpected(error: SchemaViolation) -> list[str]:
+    """The members an `additionalProperties: false` object has that its schema does not allow."""
+    if not isinstance(error.instance, dict) or not isinstance(error.schema, dict):
+        return []
+    named = error.schema.get("properties") or {}
+    patterns = list((error.schema.get("patternProperties") or {}).keys())
+    return [
+        name
+        for name in error.instance
+        if name not in named and not any(re.search(pattern, name) for pattern in patterns)
+    ]
+
+
+def _details(error: SchemaViolation, at: str) -> list[dict[str, Any]]:
+    """The violation as details, each pointing at the offending field itself."""
     path = list(error.absolute_path)
-    message = error.message
-    required = _REQUIRED.match(message) if error.validator == "required" else None
-    if required:
-        # Point at the missing field itself, not at the object that lacks it.
-        path.append(required.group(1))
+    if error.validator == "required":
+        missing = _REQUIRED.match(error.message)
+        if missing:
+            return [_detail(error, at, [*path, missing.group(1)])]
+    if error.validator == "additionalProperties" and error.validator_value is False:
+        extras = _unexpected(error)
+        if extras:
+            return [
+                _detail(error, at, [*path, name], "this field is not allowed") for name in extras
+            ]
+    return [_detail(error, at, path)]
+
+
+def _detail(
+    error: SchemaViolation, at: str, path: list[Any], message: str | None = None
+) -> dict[str, Any]:
+    message = message or error.message
     instance = repr(error.instance)
     if len(instance) > 40 and message.startswith(instance):
         # Do not echo a large value back: name where it is instead.

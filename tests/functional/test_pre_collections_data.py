@@ -31,7 +31,7 @@ DELETED = "note_jfpbgtkphhggw3zu"
 
 def _table(settings: Any, user_id: str) -> str:
     if settings.tenancy == "pool":
-        return settings.table_name(POOL_TENANTS_SUFFIX)
+        return str(settings.table_name(POOL_TENANTS_SUFFIX))
     return f"{settings.table_prefix}-tenant-{user_id}"
 
 
@@ -86,9 +86,7 @@ def test_old_notes_take_new_writes_and_keep_counting(api, dynamodb, settings):
         token=token,
         headers={"If-Match": '"2"'},
     )
-    edited = api.call(
-        "PUT", "/notes/note_yk5ctkayuktvb5dj", {"text": "oat milk, 2 l"}, token=token
-    )
+    edited = api.call("PUT", "/notes/note_yk5ctkayuktvb5dj", {"text": "oat milk, 2 l"}, token=token)
     created = api.call("POST", "/notes", {"text": "new"}, token=token)
     # Then the versions go on from the old counter and creation times are kept
     assert (patched.status, patched.json["doc"]["version"]) == (200, 7)

@@ -9,8 +9,8 @@ Local only (FACTS.md: moto does not always serialise them).
 
 from __future__ import annotations
 
-import random
 import json
+import random
 import threading
 import time
 import uuid
@@ -535,7 +535,7 @@ def test_concurrent_writers_get_unique_gap_free_versions_in_commit_order(backend
 # ---- sync over the store ----
 
 
-def _replay(changes_items: list[Any], state: dict[str, Any]) -> None:
+def _replay(changes_items: list[Any], state: dict[Any, Any]) -> None:
     for item in changes_items:
         key = (item["collection"], item["id"])
         if item.get("deleted"):
@@ -549,6 +549,7 @@ def _pull(
     clock: FakeClock,
     since: int | None,
     limit: int,
+    *,
     held: dict[Any, Any] | None = None,
     collections: frozenset[str] | None = None,
 ) -> tuple[dict[Any, Any], int]:
@@ -619,7 +620,7 @@ def test_sync_after_1000_writes_with_300_deletes_returns_exactly_the_live_docume
     # follows only todos catches up from 0
     snapshot = changes_since(store, None, now_ms=int(clock.now() * 1000), tombstone_days=7)
     from_zero, zero_cursor = _pull(store, clock, 0, 37)
-    midway_state, _ = _pull(store, clock, midway_cursor, 50, midway_state)
+    midway_state, _ = _pull(store, clock, midway_cursor, 50, held=midway_state)
     todos, todos_cursor = _pull(store, clock, 0, 29, collections=frozenset({"todos"}))
     # Then each of them holds exactly the live documents (of what it follows), latest state
     snapshot_state: dict[Any, Any] = {}
