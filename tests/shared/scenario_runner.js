@@ -2,13 +2,15 @@
 // the same outcome shape as tests/shared/scenarios.py. One expression, evaluated as
 // `(runner)(SyncEngine, scenarios)` by clients/js/test (Node), tests/shared/js_scenarios.mjs
 // and tests/browser/test_web_sync_engine.py (Chromium).
-// Items without `collection` (the notes scenarios) are keyed by id alone; `notes` maps a
-// document's id to its text (`text`, or `data.text`), `docs` "collection/id" to its data.
+// Items without `collection` are notes (as servers before collections sent them): `notes`
+// maps the id of each note held to its text, `docs` "collection/id" to each document's data.
 (SyncEngine, scenarios) =>
   scenarios.map((scenario) => {
     let time = 1000;
-    const key = (item) => `${item.collection ?? ""}/${item.id}`;
-    const docs = (scenario.notes || []).map((doc) => [key(doc), doc]);
+    const asDoc = (item) =>
+      item.collection === undefined ? { ...item, collection: "notes", data: { text: item.text } } : item;
+    const key = (doc) => `${doc.collection}/${doc.id}`;
+    const docs = (scenario.notes || []).map(asDoc).map((doc) => [key(doc), doc]);
     const jitter = scenario.jitter ?? 0.5;
     const engine = new SyncEngine(
       { clientId: "client", cursor: scenario.cursor ?? null, docs },
@@ -27,7 +29,7 @@
       else if (name === "connectFailed") effects = engine.onConnectFailed(args[0], args[1] ?? null);
       else if (name === "applyLocal") effects = engine.applyLocal(args[0]);
       else if (name === "forgetLocal") {
-        const target = typeof args[0] === "string" ? { id: args[0] } : args[0];
+        const target = typeof args[0] === "string" ? { collection: "notes", id: args[0] } : args[0];
         effects = engine.forgetLocal(target.collection, target.id);
       } else if (name === "stop") effects = engine.stop();
       else throw new Error(`unknown step ${name}`);
@@ -37,8 +39,8 @@
     return {
       sent,
       cursor: engine.state.cursor,
-      notes: Object.fromEntries(held.map((doc) => [doc.id, doc.text ?? doc.data?.text ?? null])),
-      docs: Object.fromEntries(held.map((doc) => [key(doc), doc.data ?? { text: doc.text }])),
+      notes: Object.fromEntries(held.filter((doc) => doc.collection === "notes").map((doc) => [doc.id, doc.data.text])),
+      docs: Object.fromEntries(held.map((doc) => [key(doc), doc.data])),
       state: engine.status.state,
       running: engine.running,
     };

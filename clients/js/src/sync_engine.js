@@ -53,6 +53,19 @@ export function backoffDelay(failures, timings = DEFAULT_TIMINGS, random = Math.
   return base / 2 + (random() * base) / 2;
 }
 
+/** The collections a client follows, as said to the server: sorted, once each (null: all). */
+export function followed(collections) {
+  return collections ? [...new Set(collections)].sort() : null;
+}
+
+/** An item of `changes` (or a document from REST) as a document. An item without
+ * `collection` comes from a server from before collections: it is a note. */
+export function asDoc(item) {
+  if (item.collection !== undefined) return item;
+  if (item.deleted) return { collection: "notes", id: item.id, version: item.version, deleted: true };
+  return { collection: "notes", id: item.id, data: { text: String(item.text ?? "") }, version: item.version, created: item.created, updated: item.updated };
+}
+
 /** A `changes` message as {from, to, snapshot, docs, deletions, more}; throws if malformed. */
 export function parseChanges(message) {
   const from = Number(message.from);
@@ -66,8 +79,9 @@ export function parseChanges(message) {
     if (typeof item?.id !== "string" || !Number.isInteger(item.version)) {
       throw new TypeError("malformed item");
     }
-    if (item.deleted) deletions.push({ collection: item.collection, id: item.id, version: item.version });
-    else docs.push(item);
+    const doc = asDoc(item);
+    if (doc.deleted) deletions.push({ collection: doc.collection, id: doc.id, version: doc.version });
+    else docs.push(doc);
   }
   return { from, to, snapshot: Boolean(message.snapshot), docs, deletions, more: Boolean(message.more) };
 }
@@ -83,7 +97,7 @@ export class SyncEngine {
     this.now = clock;
     this.random = random;
     this.timings = { ...DEFAULT_TIMINGS, ...timings };
-    this.collections = collections ? [...collections] : null;
+    this.collections = followed(collections);
     this.running = false;
     this.phase = State.OFFLINE;
     this.reason = "not started";
@@ -266,7 +280,9 @@ export class SyncEngine {
   }
 
   /** A document this client wrote over REST, as the server answered: held now if newer. */
-  applyLocal(doc) {
+  applyLocal(item) {
+    const doc = asDoc(item);
+    if (!this.follows(doc.collection)) return [];
     const key = docKey(doc.collection, doc.id);
     const held = this.state.docs.get(key);
     if (held && held.version >= doc.version) return [];
@@ -367,7 +383,8 @@ export class SyncEngine {
   }
 
   applySnapshot(changes, effects) {
-    const fresh = new Map(changes.docs.map((doc) => [docKey(doc.collection, doc.id), doc]));
+    const docs = changes.docs.filter((doc) => this.follows(doc.collection));
+    const fresh = new Map(docs.map((doc) => [docKey(doc.collection, doc.id), doc]));
     const removed = [];
     for (const [key, doc] of this.state.docs) {
       if (!fresh.has(key)) removed.push({ collection: doc.collection, id: doc.id });
@@ -376,7 +393,7 @@ export class SyncEngine {
     this.state.cursor = changes.to;
     this.resetRequested = false;
     this.dirty = true;
-    effects.push({ type: "docs", changes: { snapshot: true, upserted: changes.docs, deleted: removed, cursor: changes.to, local: false } });
+    effects.push({ type: "docs", changes: { snapshot: true, upserted: docs, deleted: removed, cursor: changes.to, local: false } });
   }
 
   applyRange(changes, position, effects) {
@@ -385,7 +402,7 @@ export class SyncEngine {
     for (const doc of changes.docs) {
       const key = docKey(doc.collection, doc.id);
       const held = this.state.docs.get(key);
-      if (doc.version > position && (!held || held.version < doc.version)) {
+      if (doc.version > position && (!held || held.version < doc.version) && this.follows(doc.collection)) {
         this.state.docs.set(key, doc);
         upserted.push(doc);
       }
@@ -420,6 +437,10 @@ export class SyncEngine {
   }
 
   // ---------------------------------------------------------------- helpers
+  follows(collection) {
+    return this.collections === null || this.collections.includes(collection);
+  }
+
   /** `collections` is said only when following some: absent means all (older servers). */
   withCollections(message) {
     return this.collections ? { ...message, collections: this.collections } : message;
