@@ -102,10 +102,10 @@ class LocalStack:
             )
 
 
-def start_stack() -> LocalStack:
+def start_stack(*extra: str) -> LocalStack:
     """The whole local stack with this project's app, on free ports (moto backend),
-    with the local OpenID Connect provider offered as "Sign in with"."""
-    runtime = start_runtime(PROJECT_DIR, "--oidc-test-provider")
+    with the local OpenID Connect provider offered as "Sign in with"; `extra` flags after."""
+    runtime = start_runtime(PROJECT_DIR, "--oidc-test-provider", *extra)
     return LocalStack(
         f"http://127.0.0.1:{runtime.port}", f"ws://127.0.0.1:{runtime.ws_port}/", runtime
     )

@@ -18,12 +18,24 @@ from urllib.parse import quote
 import pytest
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.clients_runtime import LocalStack
+from tests.clients_runtime import LocalStack, start_stack
 
 pytestmark = pytest.mark.browser
 
 WAIT_MS = 15_000
 PASSWORD = "correct horse battery"
+
+
+# The todo examples' collections (notes and todos): the todos web example runs on them.
+EXAMPLE_COLLECTIONS = "USERDB_COLLECTIONS=examples/python-todos/collections.json"
+
+
+@pytest.fixture(scope="module")
+def todos_stack() -> Iterator[LocalStack]:
+    """A stack whose app declares the examples' collections (as docs/collections.md runs it)."""
+    stack = start_stack("--env", EXAMPLE_COLLECTIONS)
+    yield stack
+    stack.runtime.stop()
 
 
 @pytest.fixture
@@ -448,14 +460,14 @@ def test_another_users_page_shows_none_of_it(contexts, local_stack):
     assert note_texts(bob_page) == ["Bob's own"]
 
 
-def test_the_todos_example_follows_its_collection_live(contexts, local_stack, artifacts):
+def test_the_todos_example_follows_its_collection_live(browser, todos_stack, artifacts):
+    local_stack = todos_stack
     local_stack.require_realtime()
     local_stack.require_collections()
-    _, body = local_stack.call("GET", "/collections", token=local_stack.signup("Probe")["token"])
-    if "todos" not in [collection["name"] for collection in body["collections"]]:
-        pytest.skip("the app declares no `todos` collection (chalicelib/collections.json)")
     account = local_stack.signup("Todo")
-    page = contexts().new_page()
+    context = browser.new_context()
+    context.add_init_script(f"window.USERDB_CONFIG = {json.dumps({'wsUrl': local_stack.ws_url})};")
+    page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     page.goto(local_stack.base_url + "/todos/")
@@ -490,9 +502,11 @@ def test_the_todos_example_follows_its_collection_live(contexts, local_stack, ar
         ("Call Bob", False),
     ]
     assert errors == []
+    context.close()
 
 
-def test_the_page_works_under_a_strict_content_security_policy(browser, local_stack):
+def test_the_page_works_under_a_strict_content_security_policy(browser, todos_stack):
+    local_stack = todos_stack
     # The policy the API is to send with the page (issue 18): nothing inline, no eval, and
     # connections only to the API's origin and the WebSocket's.
     ws_origin = local_stack.ws_url.rstrip("/")

@@ -1,8 +1,8 @@
 // Todos on @userdb/client: the whole app. It follows only the `todos` collection
 // (createClient's `collections`), keeps its state in localStorage (a storage with
 // synchronous getItem/setItem/removeItem works as is), shows each write at once and
-// lets the package queue it while offline. The collection must be declared by the
-// server (USERDB_COLLECTIONS; docs/collections.md): {title: string, done: boolean}.
+// lets the package queue it while offline. The server must declare `todos` ({title,
+// done, ...}): `make run RUN_ARGS='--env USERDB_COLLECTIONS=examples/python-todos/collections.json'`.
 
 import { createClient } from "../client/index.js";
 
