@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.notes_api import BATCH_OPS
 from bench.report import HEADERS
 from bench.suite import PARTS, TINY, result_name
 from infra.local.config import PROJECT_DIR
@@ -59,8 +60,10 @@ def expected_measures() -> list[str]:
         "POST /notes, p99",
         "POST /collections/notes/docs, p50",
         "POST /collections/notes/docs, p99",
-        "POST /batch of 25 creates, p50",
-        "POST /batch of 25 creates, p99",
+        f"POST /batch of {BATCH_OPS} creates, p50",
+        f"POST /batch of {BATCH_OPS} creates, p99",
+        "JS client: write -> other client's subscribe callback, p50",
+        "Python client: write -> other client's on_change, p50",
     ]
     return rows
 
