@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from chalicelib.dal.accounts import (
     DynamoAccountStore,
@@ -29,10 +31,13 @@ from chalicelib.dal.tables import (
 from chalicelib.dal.tenant_tables import tenant_tables
 from chalicelib.logic.accounts import AccountService
 from chalicelib.logic.clock import Clock, SystemClock
+from chalicelib.logic.collections import Collections, load_declarations
 from chalicelib.logic.connect_tickets import ConnectTickets
 from chalicelib.logic.connections import ConnectionService
+from chalicelib.logic.documents import DocumentService
 from chalicelib.logic.fanout import FanOut
 from chalicelib.logic.fanout_subscription import FanOutSubscription, StreamSubscriptions
+from chalicelib.logic.feed import DocumentFeed
 from chalicelib.logic.identity_providers import configured_providers
 from chalicelib.logic.login_throttle import LoginThrottle, ThrottlePolicy
 from chalicelib.logic.message_guard import MessageGuard
@@ -41,6 +46,7 @@ from chalicelib.logic.oauth import OAuthService
 from chalicelib.logic.passwords import PasswordHasher
 from chalicelib.logic.session_cache import SessionCache
 from chalicelib.logic.sessions import SessionService
+from chalicelib.logic.tenant_writes import TenantWriter
 from chalicelib.logic.tenants import TenantService
 from chalicelib.logic.trusted_devices import TrustedDevices
 from chalicelib.settings import Settings, get_settings
@@ -54,6 +60,8 @@ class Services:
     accounts: AccountService
     oauth: OAuthService
     tenants: TenantService
+    documents: DocumentService
+    feed: DocumentFeed
     notes: NoteService
     connections: ConnectionService
     fan_out: FanOut
@@ -64,11 +72,13 @@ def build_services(
     settings: Settings,
     clock: Clock,
     stream_subscriptions: StreamSubscriptions | None = None,
+    collections: Collections | None = None,
 ) -> Services:
     """Wire stores, rules and clock for `settings`.
 
     Tests pass their own clock, and may pass `stream_subscriptions` where the
-    Lambda API is not served (moto's mappings invoke functions through Docker).
+    Lambda API is not served (moto's mappings invoke functions through Docker),
+    and `collections` instead of the stage's declaration file.
     """
     accounts_table = shared_table(settings, ACCOUNTS_SUFFIX)
     sessions = SessionService(
@@ -104,21 +114,22 @@ def build_services(
     idempotency = PowertoolsIdempotency(shared_table(settings, IDEMPOTENCY_SUFFIX), settings)
     connection_store = DynamoConnectionStore(shared_table(settings, CONNECTIONS_SUFFIX))
     push_for = _push_factory(settings)
-    notes = NoteService(
-        tenants,
-        idempotency,
-        clock,
-        tombstone_days=settings.tombstone_days,
+    default_push = push_for(None)
+    declared = collections or declared_collections(settings)
+    writer = TenantWriter(tenants)
+    documents = DocumentService(
+        writer, declared, idempotency, clock, tombstone_days=settings.tombstone_days
     )
+    feed = DocumentFeed(writer, declared, clock, tombstone_days=settings.tombstone_days)
     tickets = ConnectTickets(
         DynamoConnectTicketStore(shared_table(settings, SESSIONS_SUFFIX)), sessions, clock
     )
     connections = ConnectionService(
         sessions,
         connection_store,
-        notes,
+        feed,
         clock,
-        push_for(None),
+        default_push,
         tickets=tickets,
         guard=MessageGuard(clock, settings.ws_messages_per_second, settings.ws_message_burst),
     )
@@ -144,7 +155,6 @@ def build_services(
         web_url=settings.oauth.web_url or f"{settings.allowed_origins[0]}/",
         allowed_origins=settings.allowed_origins,
     )
-    default_push = push_for(None)
     return Services(
         settings=settings,
         sessions=sessions,
@@ -152,9 +162,11 @@ def build_services(
         accounts=accounts,
         oauth=oauth,
         tenants=tenants,
-        notes=notes,
+        documents=documents,
+        feed=feed,
+        notes=NoteService(documents),
         connections=connections,
-        fan_out=FanOut(notes, connection_store, default_push or _MissingPush()),
+        fan_out=FanOut(feed, connection_store, default_push or _MissingPush()),
         push_for=push_for,
     )
 
@@ -166,6 +178,17 @@ def _throttle_policy(settings: Settings, max_failures: int) -> ThrottlePolicy:
         lockout_seconds=settings.login_lockout_seconds,
         lockout_max_seconds=settings.login_lockout_max_seconds,
     )
+
+
+@lru_cache(maxsize=4)
+def _declarations(path: Path) -> Collections:
+    return load_declarations(path)
+
+
+def declared_collections(settings: Settings) -> Collections:
+    """The collections the stage's file declares (read and checked once per process);
+    CollectionDeclarationError names the file and the problem."""
+    return _declarations(settings.collections_file)
 
 
 def _push_factory(settings: Settings) -> Callable[[str | None], ConnectionPush | None]:

@@ -43,6 +43,8 @@ from infra.local.web_client import (
 from infra.local.websocket_gateway.events import local_api_id
 
 API_PREFIX = "/api"
+# The web client imports @userdb/client's ES modules from /client/ (no build step).
+CLIENT_PATH, CLIENT_SOURCE = "/client", Path("clients", "js", "src")
 HEALTH_PATH = "/health"
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
@@ -212,6 +214,8 @@ def build_rest_app(
 
         routes.append(Route(CONFIG_PATH, web_client_config, methods=["GET"]))
     if web_dir is not None and web_dir.is_dir():
+        if (web_dir.parent / CLIENT_SOURCE).is_dir():
+            routes.append(Mount(CLIENT_PATH, StaticFiles(directory=web_dir.parent / CLIENT_SOURCE)))
         routes.append(Mount("/", StaticFiles(directory=web_dir, html=True)))
     else:
         routes.append(Route("/", root_redirect))

@@ -257,7 +257,8 @@ class LocalRuntime:
             f"  Lambda API   {c.web_origin}/2015-03-31/event-source-mappings/"
             f"   ({self._mapping_count()} stream mapping(s), read every "
             f"{c.stream_interval_ms} ms; TTL sweep every {c.ttl_sweep_interval_s:g} s)",
-            f"  faults       http://{c.host}:{c.ws_port}/@faults   (GET | PUT | DELETE)"
+            f"  faults       http://{c.host}:{c.ws_port}/@faults   "
+            "(signed: python -m infra.local faults show|set FILE|clear)"
             + (f", plan from {c.faults_file}" if c.faults_file else ""),
             f"  app          {c.app_dir}",
             "  Ctrl-C stops everything.",
