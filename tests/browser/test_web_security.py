@@ -48,6 +48,9 @@ def test_the_page_works_under_its_csp_with_no_violation(browser: Any, local_stac
         page.get_by_label("Password").fill(PASSWORD)
         page.get_by_role("button", name="Create account").click()
         page.wait_for_selector("#notes-view:not([hidden])", timeout=WAIT_MS)
+        # (the browser keeps the device token the sign-up gave it, out of the page's reach)
+        (device,) = [c for c in context.cookies() if c["name"] == "userdb_device"]
+        assert device["httpOnly"] and device["sameSite"] == "Strict"
         page.wait_for_selector('#connection[data-state="live"]', timeout=WAIT_MS)
         page.get_by_label("New note").fill("under the policy")
         page.get_by_role("button", name="Add note").click()
