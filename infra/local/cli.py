@@ -52,7 +52,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=defaults.backend.value,
         help="where DynamoDB runs (default: %(default)s)",
     )
-    up.add_argument("--endpoint", help="DynamoDB URL for --backend endpoint")
+    up.add_argument(
+        "--endpoint",
+        help="DynamoDB URL for --backend endpoint; LocalStack's for --backend localstack "
+        "(default http://127.0.0.1:4566, started there when nothing answers)",
+    )
     up.add_argument("--host", default=defaults.host)
     up.add_argument("--port", type=int, default=defaults.port, help="web + REST port")
     up.add_argument(

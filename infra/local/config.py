@@ -13,6 +13,7 @@ class BackendKind(StrEnum):
     DYNAMODB_LOCAL = "dynamodb-local"
     MOTO = "moto"
     ENDPOINT = "endpoint"
+    LOCALSTACK = "localstack"
 
 
 @dataclass(frozen=True)
