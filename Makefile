@@ -11,6 +11,7 @@ DDB_LOCAL_STAMP := $(DDB_LOCAL_DIR)/.v$(DDB_LOCAL_VERSION)
 RUN_ARGS ?=
 
 .PHONY: help venv run test lint typecheck pytest fmt dynamodb-local clean package policies test-localstack bench
+.PHONY: localstack localstack-stop localstack-install
 
 help:
 	@echo "make run      start the local stack (web + REST :8000, WebSocket :8001, DynamoDB :8002)"
@@ -18,7 +19,8 @@ help:
 	@echo "make fmt      format and autofix with ruff"
 	@echo "make clean    remove .venv, .cache and local data"
 	@echo "make package  STAGE=dev: the stage's SAM template in out/STAGE/, checked by cfn-lint"
-	@echo "make test-localstack  the integration suite on LocalStack's DynamoDB (localhost:4566)"
+	@echo "make localstack       LocalStack without Docker on 127.0.0.1:4566, in the background (make localstack-stop)"
+	@echo "make test-localstack  the integration suite on LocalStack (:4566, started and stopped for it if need be)"
 	@echo "make bench    the benchmarks against their floors (docs/benchmarks.md; BENCH_ARGS='--tiny')"
 
 venv: $(STAMP)
@@ -43,8 +45,9 @@ $(DDB_LOCAL_STAMP):
 
 # The default backend needs the jar; `--backend moto|endpoint` in RUN_ARGS does not.
 RUN_NEEDS_JAR := $(if $(findstring moto,$(RUN_ARGS))$(findstring endpoint,$(RUN_ARGS)),,dynamodb-local)
+RUN_NEEDS_LOCALSTACK := $(if $(findstring localstack,$(RUN_ARGS)),localstack-install)
 
-run: $(STAMP) $(RUN_NEEDS_JAR)
+run: $(STAMP) $(RUN_NEEDS_JAR) $(RUN_NEEDS_LOCALSTACK)
 	$(BIN)/python -m infra.local up $(RUN_ARGS)
 
 lint: $(STAMP)
@@ -56,6 +59,7 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	@$(MAKE) --no-print-directory dynamodb-local || echo "DynamoDB Local unavailable: its tests skip (and fail when CI=true)"
+	@$(MAKE) --no-print-directory localstack-install || echo "LocalStack unavailable: its tests skip (and fail when CI=true)"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
@@ -85,12 +89,25 @@ package: $(STAMP)
 policies: $(STAMP)
 	$(BIN)/python -m infra.policies
 
-# The integration suite with the runtime on LocalStack's DynamoDB (localstack-compose.yml).
-LOCALSTACK_ENDPOINT ?= http://localhost:4566
+# LocalStack without Docker (docs/localstack.md): pinned, in its own virtualenv under
+# .cache/localstack, with the DynamoDB Local jar above pre-placed (nothing downloads at run time).
+LOCALSTACK_ENDPOINT ?= http://127.0.0.1:4566
+LOCALSTACK := $(BIN)/python -m infra.localstack --endpoint $(LOCALSTACK_ENDPOINT)
 
-test-localstack: $(STAMP)
-	@$(BIN)/python -m tests.support.backend_choice --check $(LOCALSTACK_ENDPOINT)
-	USERDB_TEST_BACKEND=endpoint USERDB_TEST_ENDPOINT=$(LOCALSTACK_ENDPOINT) \
+localstack-install: $(STAMP)
+	$(LOCALSTACK) install
+
+localstack: $(STAMP) dynamodb-local
+	$(LOCALSTACK) start
+
+localstack-stop: $(STAMP)
+	$(LOCALSTACK) stop
+
+# The integration suite with the runtime on LocalStack's DynamoDB: the LocalStack answering on
+# LOCALSTACK_ENDPOINT (docker compose, `make localstack`: left running), else one started for
+# the run and stopped after it, however the run ends.
+test-localstack: $(STAMP) dynamodb-local
+	$(LOCALSTACK) run -- env USERDB_TEST_BACKEND=endpoint USERDB_TEST_ENDPOINT=$(LOCALSTACK_ENDPOINT) \
 		$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
 # The benchmarks (docs/benchmarks.md): a table on screen, JSON under bench/results/.
