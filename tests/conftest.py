@@ -17,5 +17,6 @@ os.environ.update(
 )
 os.environ.pop("AWS_PROFILE", None)
 
-# Fixtures every suite may use (e.g. `dynamodb_local`).
-pytest_plugins = ["tests.support.dynamodb_local"]
+# Fixtures every suite may use (`dynamodb_local`, `localstack_dynamodb`) and the LocalStack
+# pass's ordering and summary.
+pytest_plugins = ["tests.support.dynamodb_local", "tests.support.localstack"]
