@@ -9,14 +9,14 @@ import signal
 import subprocess
 from types import FrameType
 
-from infra.localstack.install import CACHE_DIR
+from infra.localstack.install import VENV_DIR, install
 from infra.localstack.process import LocalStackStartError, health, stop_pid
+from infra.localstack.pythons import find
 from infra.localstack.service import (
     DEFAULT_URL,
     LocalStackFiles,
     already_there,
     describe,
-    ensure_installed,
     loopback_port,
     own_process,
     say,
@@ -118,7 +118,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def install_command(_url: str) -> int:
-    say(ensure_installed().describe() + f" is installed in {CACHE_DIR / 'venv'}")
+    """Install the LocalStack for the best Python found (replacing another one)."""
+    say(install(find(), say=say).describe() + f" is installed in {VENV_DIR}")
     return 0
 
 

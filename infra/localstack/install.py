@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra.local.config import PROJECT_DIR
-from infra.localstack.pythons import Choice
+from infra.localstack.pythons import CURRENT, HERE, Choice
 
 CACHE_DIR = PROJECT_DIR / ".cache" / "localstack"
 VENV_DIR = CACHE_DIR / "venv"
@@ -57,9 +57,13 @@ def _read_stamp(venv: Path) -> dict[str, str] | None:
 
 
 def installed(venv: Path = VENV_DIR) -> Installation | None:
-    """The LocalStack installed in `venv`, None if there is none (or it did not finish)."""
-    stamp = _read_stamp(venv)
-    if stamp is None:
+    """The LocalStack installed in `venv`; None if there is none, it did not finish, or its
+    requirements file has changed since."""
+    stamp = _read_stamp(venv) or {}
+    requirements = HERE / stamp.get("requirements", "-")
+    if not requirements.is_file():
+        return None
+    if hashlib.sha256(requirements.read_bytes()).hexdigest() != stamp.get("sha256"):
         return None
     return Installation(venv, stamp["localstack"], stamp["python"])
 
@@ -77,8 +81,9 @@ def install(
     )
     if choice.is_fallback:
         say(
-            "  (no Python 3.13 found: 4.9.2 is the last LocalStack that runs on 3.11/3.12; "
-            "with a Python 3.13 it would be 2026.3.0)"
+            f"  ({choice.localstack_version} is the last LocalStack that runs on Python 3.11 "
+            "and 3.12; with a Python 3.13 found, or named by LOCALSTACK_PYTHON, it would be "
+            f"{Choice(choice.interpreter, CURRENT).localstack_version})"
         )
     shutil.rmtree(venv, ignore_errors=True)
     venv.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
-from infra.localstack.install import CACHE_DIR, Installation, install
+from infra.localstack.install import CACHE_DIR, Installation, install, installed
 from infra.localstack.process import LocalStackProcess, StartReport, health, serves_dynamodb
 from infra.localstack.pythons import find
 
@@ -53,8 +53,9 @@ def say(message: str) -> None:
 
 
 def ensure_installed() -> Installation:
-    """The pinned LocalStack for the best Python here, installed if it is not yet."""
-    return install(find(), say=say)
+    """The LocalStack installed here, or the one for the best Python found, installed now.
+    (An installation is never swapped for another here: `make localstack-install` does it.)"""
+    return installed() or install(find(), say=say)
 
 
 def already_there(url: str) -> bool:
