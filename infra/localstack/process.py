@@ -191,6 +191,10 @@ class LocalStackProcess:
                 )
             time.sleep(0.1)
 
+    def memory_bytes(self) -> int:
+        """What it holds in memory now, its DynamoDB Local included (0 when not running)."""
+        return tree_rss_bytes(self._process.pid) if self._process else 0
+
     def stop(self, timeout: float = 20.0) -> None:
         """Stop it (SIGTERM: LocalStack stops DynamoDB Local first), SIGKILL if it hangs."""
         process, self._process = self._process, None
@@ -237,3 +241,20 @@ def tail(path: Path, lines: int = 30) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return "(no log)"
+
+
+def tree_rss_bytes(pid: int) -> int:
+    """Resident memory of `pid` and every process under it (LocalStack and its JVM)."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(p) for p in (task / "children").read_text().split())
+        except OSError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return total

@@ -71,6 +71,7 @@ class LocalStackPass:
     first_start: float | None = None
     last_end: float | None = None
     started: StartReport | None = None
+    memory_at_end: int = 0
     description: str = ""
     skipped_because: str | None = None
 
@@ -92,7 +93,8 @@ class LocalStackPass:
         if self.started:
             lines.append(
                 f"  LocalStack healthy in {self.started.healthy_s:.1f} s, DynamoDB answering "
-                f"in {self.started.dynamodb_ready_s:.1f} s; log: {self.started.log}"
+                f"in {self.started.dynamodb_ready_s:.1f} s, {self.memory_at_end / 2**20:.0f} MB "
+                f"at the end (its JVM included); log: {self.started.log}"
             )
         if self.outcomes.get("skipped") and self.skipped_because:
             lines += [
@@ -146,6 +148,7 @@ def localstack_dynamodb() -> Iterator[LocalStackDynamoDB]:
     try:
         yield LocalStackDynamoDB(process.url, _PASS.description, _PASS.started.pid)
     finally:
+        _PASS.memory_at_end = process.memory_bytes()
         process.stop()
         shutil.rmtree(root, ignore_errors=True)
 
