@@ -147,7 +147,7 @@ def bound_addresses(pid: int) -> list[str]:
 def test_localstack_itself_listens_on_loopback_only(localstack_dynamodb: LocalStackDynamoDB):
     # Given the LocalStack this session started
     if localstack_dynamodb.pid is None:
-        pytest.skip("this session's LocalStack was not started by it")
+        pytest.skip("checked where the session starts LocalStack itself (make test), not here")
     # Then its gateway is on 127.0.0.1 only, and it has no DNS server (nor anything else)
     addresses = bound_addresses(localstack_dynamodb.pid)
     port = localstack_dynamodb.endpoint.rsplit(":", 1)[1]

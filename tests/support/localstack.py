@@ -73,7 +73,7 @@ class LocalStackPass:
     started: StartReport | None = None
     memory_at_end: int = 0
     description: str = ""
-    skipped_because: str | None = None
+    unavailable_because: str | None = None
 
     def record(self, report: pytest.TestReport) -> None:
         self.first_start = self.first_start or report.start
@@ -81,24 +81,23 @@ class LocalStackPass:
         if report.when == "call" or report.outcome != "passed":
             outcome = "error" if report.when != "call" and report.failed else report.outcome
             self.outcomes[outcome] = self.outcomes.get(outcome, 0) + 1
-        if report.skipped and isinstance(report.longrepr, tuple):
-            self.skipped_because = self.skipped_because or str(report.longrepr[2])
 
     def lines(self) -> list[str]:
         if not self.outcomes:
             return []
         counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(self.outcomes.items()))
         wall = (self.last_end or 0) - (self.first_start or 0)
-        lines = [f"LocalStack pass: {counts} in {wall:.1f} s ({self.description})"]
+        about = f" ({self.description})" if self.description else ""
+        lines = [f"LocalStack pass: {counts} in {wall:.1f} s{about}"]
         if self.started:
             lines.append(
                 f"  LocalStack healthy in {self.started.healthy_s:.1f} s, DynamoDB answering "
                 f"in {self.started.dynamodb_ready_s:.1f} s, {self.memory_at_end / 2**20:.0f} MB "
                 f"at the end (its JVM included); log: {self.started.log}"
             )
-        if self.outcomes.get("skipped") and self.skipped_because:
+        if self.outcomes.get("skipped") and self.unavailable_because:
             lines += [
-                "  !! LocalStack tests SKIPPED: " + self.skipped_because,
+                "  !! LocalStack tests SKIPPED: " + self.unavailable_because,
                 "  !! to run them: " + HOW_TO_GET_IT,
             ]
         return lines
@@ -108,6 +107,7 @@ _PASS = LocalStackPass()
 
 
 def _unavailable(reason: str) -> None:
+    _PASS.unavailable_because = f"LocalStack unavailable: {reason}"
     if os.environ.get("CI") == "true":
         pytest.fail(f"LocalStack must run in CI: {reason}")
     pytest.skip(f"LocalStack unavailable: {reason}")
@@ -127,12 +127,12 @@ def _suite_endpoint() -> str | None:
 def localstack_dynamodb() -> Iterator[LocalStackDynamoDB]:
     shared = _suite_endpoint()
     if shared:
-        _PASS.description = f"the LocalStack on {shared}, left running"
+        _PASS.description = f"the LocalStack on {shared} the suite runs on"
         yield LocalStackDynamoDB(shared, _PASS.description)
         return
     installation = installed()
     if installation is None:
-        _unavailable(f"not installed: {HOW_TO_GET_IT}")
+        _unavailable("not installed (make localstack-install)")
         return
     root = Path(tempfile.mkdtemp(prefix="userdb-localstack-"))
     process = LocalStackProcess(
