@@ -16,10 +16,20 @@ def long_sessions(monkeypatch):
     monkeypatch.setenv("USERDB_SESSION_DAYS", "30")
 
 
-def _create(api, token, text="x"):
-    reply = api.call("POST", "/notes", {"text": text}, token=token)
-    assert reply.status == 201, reply.body
-    return reply.json["note"]
+def _doc(note):
+    """A note as sync shows it: a document of the notes collection."""
+    return {
+        "collection": "notes",
+        "id": note["id"],
+        "data": {"text": note["text"]},
+        "version": note["version"],
+        "created": note["created"],
+        "updated": note["updated"],
+    }
+
+
+def _gone(note_id, version):
+    return {"collection": "notes", "id": note_id, "version": version, "deleted": True}
 
 
 def _sync(api, token, query=""):
@@ -31,7 +41,7 @@ def _sync(api, token, query=""):
 def test_a_client_with_nothing_gets_a_snapshot_of_live_notes(api):
     # Given two notes, one edited, and a third deleted
     token = api.signup()
-    a, b, c = (_create(api, token, text) for text in "abc")
+    a, b, c = (api.create_note(token, text) for text in "abc")
     api.call("PUT", f"/notes/{a['id']}", {"text": "a2"}, token=token)
     api.call("DELETE", f"/notes/{c['id']}", token=token)
     # When a client that has nothing syncs
@@ -39,7 +49,7 @@ def test_a_client_with_nothing_gets_a_snapshot_of_live_notes(api):
     # Then it gets a `changes` body: a snapshot of the live notes in version order
     assert body["type"] == "changes"
     assert (body["from"], body["to"], body["snapshot"], body["more"]) == (0, 5, True, False)
-    assert [(i["id"], i["text"], i["version"]) for i in body["items"]] == [
+    assert [(i["id"], i["data"]["text"], i["version"]) for i in body["items"]] == [
         (b["id"], "b", 2),
         (a["id"], "a2", 4),
     ]
@@ -48,18 +58,18 @@ def test_a_client_with_nothing_gets_a_snapshot_of_live_notes(api):
 def test_changes_since_a_version_are_exactly_what_changed_after_it(api):
     # Given a client at version 2 (two notes), then an edit, a new note and a deletion
     token = api.signup()
-    a, b = _create(api, token, "a"), _create(api, token, "b")
+    a, b = api.create_note(token, "a"), api.create_note(token, "b")
     api.call("PUT", f"/notes/{a['id']}", {"text": "a2"}, token=token)
-    c = _create(api, token, "c")
+    c = api.create_note(token, "c")
     api.call("DELETE", f"/notes/{b['id']}", token=token)
     # When it syncs since 2
     body = _sync(api, token, "?since=2")
     # Then it gets those three changes, latest state each, covering (2, 5]
     assert (body["from"], body["to"], body["snapshot"], body["more"]) == (2, 5, False, False)
     assert body["items"] == [
-        {**a, "text": "a2", "version": 3},
-        c,
-        {"id": b["id"], "version": 5, "deleted": True},
+        _doc({**a, "text": "a2", "version": 3}),
+        _doc(c),
+        _gone(b["id"], 5),
     ]
     # And a client that is up to date gets nothing new
     assert _sync(api, token, "?since=5")["items"] == []
@@ -68,7 +78,7 @@ def test_changes_since_a_version_are_exactly_what_changed_after_it(api):
 def test_a_limited_sync_says_more_and_continues_with_its_cursor(api):
     # Given five notes
     token = api.signup()
-    ids = [_create(api, token, str(i))["id"] for i in range(5)]
+    ids = [api.create_note(token, str(i))["id"] for i in range(5)]
     # When a client syncs two at a time, following `cursor`
     first = _sync(api, token, "?since=0&limit=2")
     second = _sync(api, token, f"?cursor={first['cursor']}&limit=2")
@@ -85,18 +95,16 @@ def test_a_limited_sync_says_more_and_continues_with_its_cursor(api):
 def test_a_cursor_older_than_an_expired_tombstone_gets_a_snapshot(api, clock):
     # Given a client at version 2, then a deletion
     token = api.signup()
-    a, b = _create(api, token, "a"), _create(api, token, "b")
+    a, b = api.create_note(token, "a"), api.create_note(token, "b")
     api.call("DELETE", f"/notes/{a['id']}", token=token)
     # When it syncs within the tombstone lifetime, it sees the deletion
-    assert _sync(api, token, "?since=2")["items"] == [
-        {"id": a["id"], "version": 3, "deleted": True}
-    ]
+    assert _sync(api, token, "?since=2")["items"] == [_gone(a["id"], 3)]
     # When the tombstone's expiry has passed
     clock.advance(7 * DAY_SECONDS + 1)
     body = _sync(api, token, "?since=2")
     # Then the client gets a snapshot of the live notes instead of changes
     assert (body["snapshot"], body["from"], body["to"]) == (True, 0, 3)
-    assert body["items"] == [b]
+    assert body["items"] == [_doc(b)]
     # And expired tombstones are not offered to anyone as changes
     assert _sync(api, token, "?since=3")["items"] == []
 
@@ -105,8 +113,8 @@ def test_a_snapshot_paged_below_the_horizon_finishes(api, clock):
     # Given six notes and an expired tombstone above them (every continuation is below it)
     token = api.signup()
     for i in range(6):
-        _create(api, token, str(i))
-    gone = _create(api, token, "gone")
+        api.create_note(token, str(i))
+    gone = api.create_note(token, "gone")
     api.call("DELETE", f"/notes/{gone['id']}", token=token)
     clock.advance(8 * DAY_SECONDS)
     # When a new client pulls the snapshot two notes at a time
@@ -122,41 +130,41 @@ def test_a_snapshot_paged_below_the_horizon_finishes(api, clock):
 
 def test_a_cursor_ahead_of_the_tenant_gets_a_snapshot(api):
     token = api.signup()
-    note = _create(api, token)
+    note = api.create_note(token)
     body = _sync(api, token, "?since=99")
-    assert body["snapshot"] and body["items"] == [note]
+    assert body["snapshot"] and body["items"] == [_doc(note)]
 
 
-def test_the_note_service_is_the_realtime_change_feed(api, services):
+def test_the_document_feed_is_the_realtime_change_feed(api, services):
     # Given a user with a note, a later edit and a deletion
     token = api.signup()
     tenant = api.call("GET", "/me", token=token).json["user"]["id"]
-    a, b = _create(api, token, "a"), _create(api, token, "b")
+    a, b = api.create_note(token, "a"), api.create_note(token, "b")
     api.call("PUT", f"/notes/{a['id']}", {"text": "a2"}, token=token)
     api.call("DELETE", f"/notes/{b['id']}", token=token)
     # When the fan-out and the WebSocket read it through the ChangeFeed interface
-    feed: ChangeFeed = services.notes
+    feed: ChangeFeed = services.feed
     # Then they see the same answers as REST /sync
     assert feed.current_version(tenant) == 4
     changes = feed.changes_since(tenant, 2)
     assert (changes.from_, changes.to, changes.snapshot) == (2, 4, False)
     assert [(i["id"], i["version"]) for i in changes.items] == [(a["id"], 3), (b["id"], 4)]
-    assert feed.changes_since(tenant, None).items == [{**a, "text": "a2", "version": 3}]
+    assert feed.changes_since(tenant, None).items == [_doc({**a, "text": "a2", "version": 3})]
 
 
 def test_the_fan_out_read_covers_exactly_the_committed_range(api, services):
     # Given five writes: three notes, an edit and a deletion
     token = api.signup()
     tenant = api.call("GET", "/me", token=token).json["user"]["id"]
-    a, b, _ = (_create(api, token, text) for text in "abc")
+    a, b, _ = (api.create_note(token, text) for text in "abc")
     api.call("PUT", f"/notes/{a['id']}", {"text": "a2"}, token=token)
     api.call("DELETE", f"/notes/{b['id']}", token=token)
     # When the fan-out reads what a stream batch said was committed: (2, 4]
-    changes = services.notes.committed_changes(tenant, 2, 4)
+    changes = services.feed.committed_changes(tenant, 2, 4)
     # Then it has versions 3 and 4 in their latest state, none after the ceiling
     assert (changes.from_, changes.to, changes.snapshot) == (2, 4, False)
     assert [item["version"] for item in changes.items] == [3, 4]
-    assert changes.items[1]["text"] == "a2"
+    assert changes.items[1]["data"] == {"text": "a2"}
     # And a range ending in the deletion carries its tombstone
-    last = services.notes.committed_changes(tenant, 4, 5)
-    assert last.items == [{"id": b["id"], "version": 5, "deleted": True}]
+    last = services.feed.committed_changes(tenant, 4, 5)
+    assert last.items == [_gone(b["id"], 5)]
