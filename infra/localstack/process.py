@@ -11,6 +11,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -174,7 +175,7 @@ class LocalStackProcess:
             return False
         return True
 
-    def _wait(self, ready: Any, deadline: float, what: str) -> None:
+    def _wait(self, ready: Callable[[], bool], deadline: float, what: str) -> None:
         while not ready():
             assert self._process is not None
             if self._process.poll() is not None:
