@@ -22,7 +22,8 @@ from bench.harness import ResultFile, percentile, print_table
 from infra.local.dynamodb_local import DynamoDBLocalProcess
 from infra.local.ports import free_port
 from infra.localstack.install import installed
-from infra.localstack.process import LocalStackProcess, dynamodb_client, tree_rss_bytes
+from infra.localstack.process import LocalStackProcess, dynamodb_client
+from infra.localstack.processes import tree_rss_bytes
 
 
 def first_table_s(client: Any) -> float:

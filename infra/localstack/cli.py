@@ -10,7 +10,8 @@ import subprocess
 from types import FrameType
 
 from infra.localstack.install import VENV_DIR, install
-from infra.localstack.process import LocalStackStartError, health, stop_pid
+from infra.localstack.process import LocalStackStartError, health
+from infra.localstack.processes import stop_pid
 from infra.localstack.pythons import find
 from infra.localstack.service import (
     DEFAULT_URL,

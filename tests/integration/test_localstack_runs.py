@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from infra.local.ports import free_port
-from infra.localstack.process import MAIN_MODULE, health, serves_dynamodb
+from infra.localstack.process import health, serves_dynamodb
+from infra.localstack.processes import MAIN_MODULE
 from tests.support.local_runtime import wait_for
 from tests.support.localstack import LocalStackDynamoDB
 
