@@ -121,7 +121,7 @@ localstack-stop: $(STAMP)
 # The integration suite with the runtime on LocalStack's DynamoDB: the LocalStack answering on
 # LOCALSTACK_ENDPOINT (docker compose, `make localstack`: left running), else one started for
 # the run and stopped after it, however the run ends.
-test-localstack: $(STAMP) dynamodb-local
+test-localstack: $(STAMP) $(JS_STAMP) dynamodb-local
 	$(LOCALSTACK) run -- env USERDB_TEST_BACKEND=endpoint USERDB_TEST_ENDPOINT=$(LOCALSTACK_ENDPOINT) \
 		$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
