@@ -5,9 +5,11 @@ running used and left running; and a started LocalStack listens on loopback only
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ import pytest
 from infra.local.ports import free_port
 from infra.localstack.process import health, serves_dynamodb
 from infra.localstack.processes import MAIN_MODULE
+from infra.localstack.service import LocalStackFiles
 from tests.support.local_runtime import wait_for
 from tests.support.localstack import LocalStackDynamoDB
 
@@ -49,9 +52,16 @@ def assert_nothing_left(port: int) -> None:
     wait_for(lambda: not localstack_processes(port), 30, "LocalStack's processes to end")
 
 
-def test_a_failing_command_gets_its_exit_code_and_localstack_is_stopped(localstack_dynamodb):
+@pytest.fixture
+def port() -> Iterator[int]:
+    """A free port for a LocalStack of the test's own; its folder goes afterwards."""
+    chosen = free_port()
+    yield chosen
+    shutil.rmtree(LocalStackFiles(chosen).folder, ignore_errors=True)
+
+
+def test_a_failing_command_gets_its_exit_code_and_localstack_is_stopped(localstack_dynamodb, port):
     # Given nothing on a port, and a command that checks LocalStack answers, then fails
-    port = free_port()
     url = f"http://127.0.0.1:{port}"
     check = f"import urllib.request as r, sys; r.urlopen('{url}/_localstack/health'); sys.exit(3)"
     # When it runs under `run`
@@ -68,9 +78,8 @@ def test_a_failing_command_gets_its_exit_code_and_localstack_is_stopped(localsta
     assert_nothing_left(port)
 
 
-def test_ctrl_c_stops_the_command_and_then_localstack(localstack_dynamodb, tmp_path):
+def test_ctrl_c_stops_the_command_and_then_localstack(localstack_dynamodb, port, tmp_path):
     # Given a long command under `run`, in its own process group as in a terminal
-    port = free_port()
     url = f"http://127.0.0.1:{port}"
     running = tmp_path / "running"
     command = f"import pathlib, time; pathlib.Path('{running}').touch(); time.sleep(300)"
