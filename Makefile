@@ -44,8 +44,14 @@ $(DDB_LOCAL_STAMP):
 # The default backend needs the jar; `--backend moto|endpoint` in RUN_ARGS does not.
 RUN_NEEDS_JAR := $(if $(findstring moto,$(RUN_ARGS))$(findstring endpoint,$(RUN_ARGS)),,dynamodb-local)
 
+# The runtime runs any Chalice app; this one's tables, their TTL and the variables its
+# functions get come from the local stage's template (for the --stage and --env in RUN_ARGS).
+LOCAL_TEMPLATE := .cache/local-runtime-template.json
+
 run: $(STAMP) $(RUN_NEEDS_JAR)
-	$(BIN)/python -m infra.local up $(RUN_ARGS)
+	@$(BIN)/python -m infra.template --local-runtime -o $(LOCAL_TEMPLATE) $(RUN_ARGS)
+	$(BIN)/python -m infra.local up --template $(LOCAL_TEMPLATE) \
+		--oidc-callback /auth/oauth/oidc/callback $(RUN_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from infra.local.config import BackendKind, RuntimeConfig
 from infra.local.faults import FaultPlanError, load_plan
+from infra.local.stack.intrinsics import TemplateError
+from infra.local.stack.template import read_template
 
 
 def positive_seconds(value: str) -> float:
@@ -34,6 +36,16 @@ def fault_plan_file(value: str) -> Path:
     try:
         load_plan(path)
     except FaultPlanError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return path.resolve()
+
+
+def template_file(value: str) -> Path:
+    """An argparse type: a CloudFormation / SAM template the runtime can read."""
+    path = Path(value)
+    try:
+        read_template(path)
+    except (OSError, TemplateError) as error:
         raise argparse.ArgumentTypeError(str(error)) from None
     return path.resolve()
 
@@ -104,9 +116,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     up.add_argument("--app-dir", type=Path, default=defaults.app_dir)
     up.add_argument("--stage", default=defaults.stage)
     up.add_argument(
+        "--template",
+        type=template_file,
+        metavar="FILE",
+        help="the app's CloudFormation / SAM template, e.g. its `chalice package "
+        "--merge-template` file: its tables are created, its functions' environment "
+        "variables and its DynamoDB stream mappings applied (docs/local-runtime.md)",
+    )
+    up.add_argument(
         "--oidc-test-provider",
         action="store_true",
-        help="start a local OpenID Connect provider and offer 'Sign in with' it",
+        help="start a local OpenID Connect provider (needs --oidc-callback)",
+    )
+    up.add_argument(
+        "--oidc-callback",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a redirect URI the OIDC test provider accepts (repeatable); a path is taken "
+        "under the REST API, e.g. /auth/oauth/oidc/callback",
     )
     up.add_argument(
         "--env",
@@ -122,7 +150,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="FILE",
         help="start with this JSON fault plan (docs/local-runtime.md, Fault injection)",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.oidc_test_provider and not args.oidc_callback:
+        up.error("--oidc-test-provider needs at least one --oidc-callback (the app's redirect URI)")
+    return args
 
 
 def config_from(args: argparse.Namespace) -> RuntimeConfig:
@@ -143,7 +174,9 @@ def config_from(args: argparse.Namespace) -> RuntimeConfig:
         app_dir=app_dir,
         stage=args.stage,
         web_dir=app_dir / "web",
+        template_file=args.template,
         oidc_test_provider=args.oidc_test_provider,
+        oidc_callbacks=tuple(args.oidc_callback),
         faults_file=args.faults,
         app_env=tuple(args.env),
     )
@@ -172,6 +205,10 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         runtime.stop()
         raise SystemExit(130) from None
+    except TemplateError as error:
+        runtime.stop()
+        print(f"error: template {args.template}: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     except BaseException:
         runtime.stop()
         raise

@@ -13,8 +13,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from infra.local.dynamodb_runtime import DynamoDBRuntime
-from infra.local.streams.manager import MappingManager
 from infra.local.streams.mappings import InvalidParameterValueError, LambdaApiError
+from infra.local.streams.runner import MappingRunner
 
 PREFIX = "/2015-03-31/event-source-mappings"
 
@@ -42,11 +42,11 @@ async def _body(request: Request) -> dict[str, Any]:
 def event_source_mapping_routes(dynamodb: DynamoDBRuntime) -> list[BaseRoute]:
     """Create / Get / List / Update / Delete EventSourceMapping, run on the mappings' loop."""
 
-    async def on_mappings(work: Callable[[MappingManager], Awaitable[Any]]) -> Any:
+    async def on_mappings(work: Callable[[MappingRunner], Awaitable[Any]]) -> Any:
         async def run() -> Any:
-            if dynamodb.manager is None:
+            if dynamodb.mappings is None:
                 raise LambdaApiError("The stream event source mappings are not running.")
-            return await work(dynamodb.manager)
+            return await work(dynamodb.mappings)
 
         return await asyncio.wrap_future(dynamodb.submit(run()))
 
@@ -64,7 +64,7 @@ def event_source_mapping_routes(dynamodb: DynamoDBRuntime) -> list[BaseRoute]:
 
     async def create(request: Request) -> tuple[int, Any]:
         body = await _body(request)
-        return 202, await on_mappings(lambda manager: manager.create(body))
+        return 202, await on_mappings(lambda mappings: mappings.create(body))
 
     async def listing(request: Request) -> tuple[int, Any]:
         query = request.query_params
@@ -72,8 +72,8 @@ def event_source_mapping_routes(dynamodb: DynamoDBRuntime) -> list[BaseRoute]:
         if max_items is not None and not max_items.isdigit():
             raise InvalidParameterValueError("MaxItems must be a number.")
 
-        async def run(manager: MappingManager) -> Any:
-            return manager.list_mappings(
+        async def run(mappings: MappingRunner) -> Any:
+            return mappings.registry.list_mappings(
                 query.get("EventSourceArn"),
                 query.get("FunctionName"),
                 query.get("Marker"),
@@ -85,19 +85,19 @@ def event_source_mapping_routes(dynamodb: DynamoDBRuntime) -> list[BaseRoute]:
     async def get(request: Request) -> tuple[int, Any]:
         mapping_id = request.path_params["uuid"]
 
-        async def run(manager: MappingManager) -> Any:
-            return manager.get(mapping_id)
+        async def run(mappings: MappingRunner) -> Any:
+            return mappings.registry.get(mapping_id)
 
         return 200, await on_mappings(run)
 
     async def update(request: Request) -> tuple[int, Any]:
         body = await _body(request)
         mapping_id = request.path_params["uuid"]
-        return 202, await on_mappings(lambda manager: manager.update(mapping_id, body))
+        return 202, await on_mappings(lambda mappings: mappings.update(mapping_id, body))
 
     async def delete(request: Request) -> tuple[int, Any]:
         mapping_id = request.path_params["uuid"]
-        return 202, await on_mappings(lambda manager: manager.delete(mapping_id))
+        return 202, await on_mappings(lambda mappings: mappings.delete(mapping_id))
 
     collection = [
         Route(path, handle(create), methods=["POST"]) for path in (PREFIX, PREFIX + "/")
