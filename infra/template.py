@@ -36,7 +36,7 @@ from chalicelib.dal.schema import TableDefinition
 from chalicelib.dal.tables import POOL_TENANTS_SUFFIX
 from chalicelib.settings import Tenancy
 from infra.local.cli import environment_setting
-from infra.policies import FUNCTIONS, function_policies, template_document
+from infra.policies import FUNCTIONS, FunctionPolicy, function_policies, template_document
 from infra.stages import Stage, StageError, load_stage
 from infra.tables import shared_tables
 
@@ -118,32 +118,22 @@ def local_runtime_variables(stage: Stage) -> dict[str, Any]:
     return {name: value for name, value in variables.items() if name not in stage.environment}
 
 
-def merge_template(stage: Stage, *, local_runtime: bool = False) -> dict[str, Any]:
-    """What `chalice package --stage {stage}` merges into its own template (with
-    `local_runtime`, what `python -m infra.local up --template` reads instead)."""
-    resources: dict[str, Any] = {}
-    tables = {definition.name: definition for definition in shared_tables(stage.settings)}
-    for definition in tables.values():
-        resources[table_logical_id(stage, definition)] = table_resource(definition)
-    for policy in function_policies(stage):
-        function_id = function_logical_id(policy.function)
-        resources[function_id] = {
+def function_resources(policy: FunctionPolicy, variables: dict[str, Any]) -> dict[str, Any]:
+    """What one function's resources get merged in: its name and variables, its log
+    group's name, and its role's least-privilege policy."""
+    role_id = role_logical_id(policy.function)
+    return {
+        function_logical_id(policy.function): {
             "Properties": {
                 "FunctionName": policy.function_name,
-                "Environment": {
-                    "Variables": {
-                        "USERDB_WEBSOCKET_ENDPOINT": websocket_endpoint(stage),
-                        **(local_runtime_variables(stage) if local_runtime else {}),
-                    }
-                },
+                "Environment": {"Variables": variables},
             }
-        }
+        },
         # By name: Chalice's own reference is wrong for the REST function (`${ApiHandler}`).
-        resources[log_group_logical_id(policy.function)] = {
+        log_group_logical_id(policy.function): {
             "Properties": {"LogGroupName": f"/aws/lambda/{policy.function_name}"}
-        }
-        role_id = role_logical_id(policy.function)
-        resources[role_id] = {
+        },
+        role_id: {
             "Properties": {
                 "Policies": [
                     {
@@ -152,7 +142,23 @@ def merge_template(stage: Stage, *, local_runtime: bool = False) -> dict[str, An
                     }
                 ]
             }
-        }
+        },
+    }
+
+
+def merge_template(stage: Stage, *, local_runtime: bool = False) -> dict[str, Any]:
+    """What `chalice package --stage {stage}` merges into its own template (with
+    `local_runtime`, what `python -m infra.local up --template` reads instead)."""
+    resources: dict[str, Any] = {}
+    tables = {definition.name: definition for definition in shared_tables(stage.settings)}
+    for definition in tables.values():
+        resources[table_logical_id(stage, definition)] = table_resource(definition)
+    variables = {
+        "USERDB_WEBSOCKET_ENDPOINT": websocket_endpoint(stage),
+        **(local_runtime_variables(stage) if local_runtime else {}),
+    }
+    for policy in function_policies(stage):
+        resources.update(function_resources(policy, variables))
     if stage.settings.tenancy is Tenancy.POOL:
         pool = tables[stage.settings.table_name(POOL_TENANTS_SUFFIX)]
         resources[FANOUT_MAPPING] = {

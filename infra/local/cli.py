@@ -50,14 +50,8 @@ def template_file(value: str) -> Path:
     return path.resolve()
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    defaults = RuntimeConfig()
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.local",
-        description="Run a Chalice app locally: REST, WebSocket, Lambda and DynamoDB Streams.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    up = commands.add_parser("up", help="start the whole local stack")
+def _add_endpoint_flags(up: argparse.ArgumentParser, defaults: RuntimeConfig) -> None:
+    """Where DynamoDB runs, and where each part listens."""
     up.add_argument(
         "--backend",
         choices=[kind.value for kind in BackendKind],
@@ -70,6 +64,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     up.add_argument(
         "--ws-port", type=int, default=defaults.ws_port, help="WebSocket + @connections port"
     )
+    up.add_argument("--ddb-port", type=int, default=defaults.ddb_port, help="DynamoDB port")
+    up.add_argument(
+        "--data-dir",
+        type=Path,
+        default=defaults.data_dir,
+        help="where dynamodb-local keeps tables and stream checkpoints (default: .data/)",
+    )
+
+
+def _add_timing_flags(up: argparse.ArgumentParser, defaults: RuntimeConfig) -> None:
+    """API Gateway's connection limits, stream reading and the TTL sweep."""
     up.add_argument(
         "--ws-idle-timeout",
         type=positive_seconds,
@@ -83,13 +88,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=defaults.ws_max_lifetime_s,
         metavar="SECONDS",
         help="close any WebSocket after this long (default: %(default)s)",
-    )
-    up.add_argument("--ddb-port", type=int, default=defaults.ddb_port, help="DynamoDB port")
-    up.add_argument(
-        "--data-dir",
-        type=Path,
-        default=defaults.data_dir,
-        help="where dynamodb-local keeps tables and stream checkpoints (default: .data/)",
     )
     up.add_argument(
         "--stream-interval",
@@ -113,6 +111,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="SECONDS",
         help="delete expired TTL items this often (default: %(default)s)",
     )
+
+
+def _add_app_flags(up: argparse.ArgumentParser, defaults: RuntimeConfig) -> None:
+    """The app, its stage, its template and its environment."""
     up.add_argument("--app-dir", type=Path, default=defaults.app_dir)
     up.add_argument("--stage", default=defaults.stage)
     up.add_argument(
@@ -123,6 +125,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--merge-template` file: its tables are created, its functions' environment "
         "variables and its DynamoDB stream mappings applied (docs/local-runtime.md)",
     )
+    up.add_argument(
+        "--env",
+        type=environment_setting,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set an environment variable of the app over the stage's (repeatable)",
+    )
+
+
+def _add_test_flags(up: argparse.ArgumentParser) -> None:
+    """Test doubles: the OIDC provider and fault injection."""
     up.add_argument(
         "--oidc-test-provider",
         action="store_true",
@@ -137,19 +151,25 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "under the REST API, e.g. /auth/oauth/oidc/callback",
     )
     up.add_argument(
-        "--env",
-        type=environment_setting,
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="set an environment variable of the app over the stage's (repeatable)",
-    )
-    up.add_argument(
         "--faults",
         type=fault_plan_file,
         metavar="FILE",
         help="start with this JSON fault plan (docs/local-runtime.md, Fault injection)",
     )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    defaults = RuntimeConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.local",
+        description="Run a Chalice app locally: REST, WebSocket, Lambda and DynamoDB Streams.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="start the whole local stack")
+    _add_endpoint_flags(up, defaults)
+    _add_timing_flags(up, defaults)
+    _add_app_flags(up, defaults)
+    _add_test_flags(up)
     args = parser.parse_args(argv)
     if args.oidc_test_provider and not args.oidc_callback:
         up.error("--oidc-test-provider needs at least one --oidc-callback (the app's redirect URI)")
