@@ -184,50 +184,57 @@ class TenantShapedTable:
 
     def transact_note(self, text: str) -> str:
         """The app's note write: `meta` from V to V+1 if still V, and the note at V+1."""
-        note_key = f"note#{uuid.uuid4().hex[:16]}"
-        version, now = self.version + 1, str(time.time_ns() // 1_000_000)
-        self.dynamodb.transact_write_items(
-            TransactItems=[
-                {
-                    "Update": {
-                        "TableName": self.name,
-                        "Key": {"pk": {"S": self.tenant}, "sk": {"S": "meta"}},
-                        "UpdateExpression": "SET #v = :next",
-                        "ConditionExpression": "#v = :expected",
-                        "ExpressionAttributeNames": {"#v": "version"},
-                        "ExpressionAttributeValues": {
-                            ":next": {"N": str(version)},
-                            ":expected": {"N": str(self.version)},
-                        },
-                    }
+        return self.transact_docs([json.dumps({"text": text}, separators=(",", ":"))])[0]
+
+    def transact_docs(self, datas: list[str]) -> list[str]:
+        """The app's write of len(datas) new documents in one transaction: `meta` from V to
+        V+n if still V, and document i at V+1+i (a create's condition each)."""
+        keys = [f"note#{uuid.uuid4().hex[:16]}" for _ in datas]
+        now = str(time.time_ns() // 1_000_000)
+        last = self.version + len(datas)
+        meta = {
+            "Update": {
+                "TableName": self.name,
+                "Key": {"pk": {"S": self.tenant}, "sk": {"S": "meta"}},
+                "UpdateExpression": "SET #v = :next",
+                "ConditionExpression": "#v = :expected",
+                "ExpressionAttributeNames": {"#v": "version"},
+                "ExpressionAttributeValues": {
+                    ":next": {"N": str(last)},
+                    ":expected": {"N": str(self.version)},
                 },
-                {
-                    "Update": {
-                        "TableName": self.name,
-                        "Key": {"pk": {"S": self.tenant}, "sk": {"S": note_key}},
-                        "UpdateExpression": "SET #v = :v, #t = :t, #c = :now, #u = :now "
-                        "REMOVE #d, #e",
-                        "ConditionExpression": "attribute_not_exists(pk) OR #d = :true",
-                        "ExpressionAttributeNames": {
-                            "#v": "version",
-                            "#t": "text",
-                            "#c": "created",
-                            "#u": "updated",
-                            "#d": "deleted",
-                            "#e": "expires",
-                        },
-                        "ExpressionAttributeValues": {
-                            ":v": {"N": str(version)},
-                            ":t": {"S": text},
-                            ":now": {"N": now},
-                            ":true": {"BOOL": True},
-                        },
-                    }
-                },
-            ]
-        )
-        self.version = version
-        return note_key
+            }
+        }
+        documents = [
+            {
+                "Update": {
+                    "TableName": self.name,
+                    "Key": {"pk": {"S": self.tenant}, "sk": {"S": key}},
+                    "UpdateExpression": "SET #v = :v, #u = :now, #data = :data, #c = :now "
+                    "REMOVE #t, #d, #e",
+                    "ConditionExpression": "attribute_not_exists(pk) OR #d = :true",
+                    "ExpressionAttributeNames": {
+                        "#v": "version",
+                        "#t": "text",
+                        "#data": "data",
+                        "#c": "created",
+                        "#u": "updated",
+                        "#d": "deleted",
+                        "#e": "expires",
+                    },
+                    "ExpressionAttributeValues": {
+                        ":v": {"N": str(self.version + 1 + index)},
+                        ":data": {"S": data},
+                        ":now": {"N": now},
+                        ":true": {"BOOL": True},
+                    },
+                }
+            }
+            for index, (key, data) in enumerate(zip(keys, datas, strict=True))
+        ]
+        self.dynamodb.transact_write_items(TransactItems=[meta, *documents])
+        self.version = last
+        return keys
 
     def put_note(self, text: str) -> str:
         note_key = f"note#{uuid.uuid4().hex[:16]}"

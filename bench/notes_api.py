@@ -1,14 +1,18 @@
-"""Latency of POST /notes and GET /notes through the local REST gateway (real HTTP), beside the
-write the app makes for a note, made raw on the same backend.
+"""Latency of the document writes and of GET /notes through the local REST gateway (real HTTP),
+each write beside the same write made raw on the same backend.
 
     .venv/bin/python -m bench.notes_api [--backend moto] [--creates 300] [--lists 300]
 
 Starts `python -m infra.local up` (DynamoDB Local by default, or `--backend moto`; this
 project's app, silo mode) on free ports, signs up one user, then times sequential
-requests over one keep-alive connection: N creates of a 200-byte note, each followed by
-the floor, one raw boto3 TransactWriteItems (the conditional `meta` increment and the
-note) on a table shaped like a tenant's, through the same DynamoDB port; then M lists
-of the first page. Prints a table and writes bench/results/notes_api.json
+requests over one keep-alive connection, each followed by its floor on a table shaped
+like a tenant's, through the same DynamoDB port:
+- N `POST /notes` of a 200-byte note; floor: one raw boto3 TransactWriteItems (the
+  conditional `meta` increment and the document);
+- N `POST /collections/notes/docs` of the same note; the same floor;
+- N/4 `POST /batch` of 25 creates; floor: one raw TransactWriteItems of `meta` and 25
+  documents;
+then M lists of the first page. Prints a table and writes bench/results/notes_api.json
 (notes_api-moto.json for moto).
 """
 
@@ -18,6 +22,7 @@ import argparse
 import http.client
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
 from bench.floors import TenantShapedTable
@@ -31,8 +36,12 @@ from bench.harness import (
 )
 from tests.support.local_runtime import RuntimeProcess
 
+Timings = tuple[list[float], list[float]]  # a request's times, its floor's times
+
 NOTE_TEXT = "benchmark note " * 13  # about 200 bytes
+NOTE_DATA = json.dumps({"text": NOTE_TEXT}, separators=(",", ":"))
 WARM_UP = 20
+BATCH_OPS = 25
 
 
 class Client:
@@ -68,20 +77,39 @@ def measure(runtime: RuntimeProcess, creates: int, lists: int, list_limit: int) 
     assert status == 201, body
     client.token = body["token"]
     floor = TenantShapedTable(*dynamodb_clients(runtime))
-    create_ms: list[float] = []
-    floor_ms: list[float] = []
-    for n in range(WARM_UP + creates):
-        status, body, took = client.call("POST", "/notes", {"text": NOTE_TEXT})
-        assert status == 201, body
-        started = time.perf_counter()
-        floor.transact_note(NOTE_TEXT)
-        if n >= WARM_UP:
-            create_ms.append(took)
-            floor_ms.append(elapsed_ms(started))
+
+    def timed(request: tuple[str, str, Any], raw: Callable[[], object], count: int) -> Timings:
+        method, path, body = request
+        made: list[float] = []
+        floor_made: list[float] = []
+        for n in range(WARM_UP + count):
+            status, reply, took = client.call(method, path, body)
+            assert status in (200, 201), reply
+            started = time.perf_counter()
+            raw()
+            if n >= WARM_UP:
+                made.append(took)
+                floor_made.append(elapsed_ms(started))
+        return made, floor_made
+
+    create_ms, floor_ms = timed(
+        ("POST", "/notes", {"text": NOTE_TEXT}), lambda: floor.transact_note(NOTE_TEXT), creates
+    )
+    doc_ms, doc_floor_ms = timed(
+        ("POST", "/collections/notes/docs", {"data": {"text": NOTE_TEXT}}),
+        lambda: floor.transact_docs([NOTE_DATA]),
+        creates,
+    )
+    ops = [{"op": "create", "collection": "notes", "data": {"text": NOTE_TEXT}}] * BATCH_OPS
+    batch_ms, batch_floor_ms = timed(
+        ("POST", "/batch", {"ops": ops}),
+        lambda: floor.transact_docs([NOTE_DATA] * BATCH_OPS),
+        max(1, creates // 4),
+    )
     list_ms: list[float] = []
     for _ in range(lists):
         status, body, took = client.call("GET", f"/notes?limit={list_limit}")
-        assert status == 200 and len(body["notes"]) == min(list_limit, creates + WARM_UP), body
+        assert status == 200 and len(body["notes"]) == list_limit, body
         list_ms.append(took)
     floor.delete()
     return {
@@ -92,6 +120,11 @@ def measure(runtime: RuntimeProcess, creates: int, lists: int, list_limit: int) 
         "list_limit": list_limit,
         "create": summary(create_ms),
         "create_floor_transact_write_items": summary(floor_ms),
+        "doc_create": summary(doc_ms),
+        "doc_create_floor_transact_write_items": summary(doc_floor_ms),
+        "batch_ops": BATCH_OPS,
+        "batch": summary(batch_ms),
+        "batch_floor_transact_write_items": summary(batch_floor_ms),
         "list": summary(list_ms),
     }
 
@@ -100,9 +133,17 @@ def print_results(result: dict[str, Any]) -> None:
     rows = [
         ("POST /notes", result["create"]),
         ("  floor: TransactWriteItems", result["create_floor_transact_write_items"]),
+        ("POST /collections/notes/docs", result["doc_create"]),
+        ("  floor: TransactWriteItems", result["doc_create_floor_transact_write_items"]),
+        (f"POST /batch ({result['batch_ops']} creates)", result["batch"]),
+        (
+            f"  floor: TransactWriteItems of {result['batch_ops'] + 1}",
+            result["batch_floor_transact_write_items"],
+        ),
         (f"GET /notes?limit={result['list_limit']}", result["list"]),
     ]
-    print(f"notes API on the local REST gateway, backend {result['backend']} ({result['tenancy']})")
+    where = f"backend {result['backend']} ({result['tenancy']})"
+    print(f"documents API on the local REST gateway, {where}")
     print_table(
         ["request", "n", "p50 ms", "p99 ms", "mean ms", "max ms"],
         [[name, s["n"], s["p50_ms"], s["p99_ms"], s["mean_ms"], s["max_ms"]] for name, s in rows],

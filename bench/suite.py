@@ -6,7 +6,7 @@ Parts (each can run alone: `python -m bench --only realtime`):
   bursts      1,000 writes offered in 1 s; the 200-write burst (bench/realtime_latency.py)
   capacity    idle connections held, memory per connection     (bench/capacity.py)
   cold-start  import app, first request, runtime start         (bench/cold_start.py)
-  notes       POST /notes                                      (bench/notes_api.py)
+  notes       POST /notes, POST /collections/notes/docs, a 25-op POST /batch (bench/notes_api.py)
   intervals   the stream interval's trade, 25/50/100/250 ms    (bench/stream_interval.py)
 All on DynamoDB Local with the default stream interval (100 ms) unless said; floors
 (bench/floors.py) are measured in the same run. Prints the table (measure, result,
@@ -317,9 +317,31 @@ def run_notes(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> None:
     outcome.details["notes_api"] = found
     create, floor = found["create"], found["create_floor_transact_write_items"]
     floor_is = "raw TransactWriteItems (meta + note), same DynamoDB port"
+    doc, doc_floor = found["doc_create"], found["doc_create_floor_transact_write_items"]
+    batch, batch_floor = found["batch"], found["batch_floor_transact_write_items"]
+    ops = found["batch_ops"]
+    batch_floor_is = f"raw TransactWriteItems (meta + {ops} documents), same DynamoDB port"
     outcome.figures += [
         Figure("POST /notes, p50", _ms(create), "ms", _ms(floor), floor_is, POST_NOTES_P50_MS),
         Figure("POST /notes, p99", _ms(create, "p99"), "ms", _ms(floor, "p99"), floor_is),
+        Figure("POST /collections/notes/docs, p50", _ms(doc), "ms", _ms(doc_floor), floor_is),
+        Figure(
+            "POST /collections/notes/docs, p99",
+            _ms(doc, "p99"),
+            "ms",
+            _ms(doc_floor, "p99"),
+            floor_is,
+        ),
+        Figure(
+            f"POST /batch of {ops} creates, p50", _ms(batch), "ms", _ms(batch_floor), batch_floor_is
+        ),
+        Figure(
+            f"POST /batch of {ops} creates, p99",
+            _ms(batch, "p99"),
+            "ms",
+            _ms(batch_floor, "p99"),
+            batch_floor_is,
+        ),
     ]
 
 

@@ -73,6 +73,11 @@ class NotFoundError(UserdbError):
     default_message = "Not found."
 
 
+class UnknownCollectionError(UserdbError):
+    status, code = 404, "unknown_collection"
+    default_message = "No such collection is declared."
+
+
 class MethodNotAllowedError(UserdbError):
     status, code = 405, "method_not_allowed"
     default_message = "This method is not allowed here."
@@ -91,6 +96,11 @@ class ConflictError(UserdbError):
 class NoteExistsError(UserdbError):
     status, code = 409, "note_exists"
     default_message = "A note with this id already exists."
+
+
+class DocExistsError(UserdbError):
+    status, code = 409, "doc_exists"
+    default_message = "A document with this id already exists."
 
 
 class IdempotencyKeyReusedError(UserdbError):
@@ -115,7 +125,7 @@ class PayloadTooLargeError(UserdbError):
 
 class TenantStorageFullError(UserdbError):
     status, code = 413, "tenant_storage_full"
-    default_message = "Your data store is full (10 GB); delete notes to make room."
+    default_message = "Your data store is full (10 GB); delete documents to make room."
 
 
 class UnsupportedMediaTypeError(UserdbError):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 
 from chalicelib.dal.accounts import DynamoAccountStore, DynamoLoginAttemptsStore
 from chalicelib.dal.connection_push import ConnectionPush, PushFailedError
@@ -24,9 +26,12 @@ from chalicelib.dal.tables import (
 from chalicelib.dal.tenant_tables import tenant_tables
 from chalicelib.logic.accounts import AccountService
 from chalicelib.logic.clock import Clock, SystemClock
+from chalicelib.logic.collections import Collections, load_declarations
 from chalicelib.logic.connections import ConnectionService
+from chalicelib.logic.documents import DocumentService
 from chalicelib.logic.fanout import FanOut
 from chalicelib.logic.fanout_subscription import FanOutSubscription, StreamSubscriptions
+from chalicelib.logic.feed import DocumentFeed
 from chalicelib.logic.identity_providers import configured_providers
 from chalicelib.logic.login_throttle import LoginThrottle, ThrottlePolicy
 from chalicelib.logic.notes import NoteService
@@ -34,6 +39,7 @@ from chalicelib.logic.oauth import OAuthService
 from chalicelib.logic.passwords import PasswordHasher
 from chalicelib.logic.session_cache import SessionCache
 from chalicelib.logic.sessions import SessionService
+from chalicelib.logic.tenant_writes import TenantWriter
 from chalicelib.logic.tenants import TenantService
 from chalicelib.settings import Settings, get_settings
 
@@ -45,6 +51,8 @@ class Services:
     accounts: AccountService
     oauth: OAuthService
     tenants: TenantService
+    documents: DocumentService
+    feed: DocumentFeed
     notes: NoteService
     connections: ConnectionService
     fan_out: FanOut
@@ -55,11 +63,13 @@ def build_services(
     settings: Settings,
     clock: Clock,
     stream_subscriptions: StreamSubscriptions | None = None,
+    collections: Collections | None = None,
 ) -> Services:
     """Wire stores, rules and clock for `settings`.
 
     Tests pass their own clock, and may pass `stream_subscriptions` where the
-    Lambda API is not served (moto's mappings invoke functions through Docker).
+    Lambda API is not served (moto's mappings invoke functions through Docker),
+    and `collections` instead of the stage's declaration file.
     """
     accounts_table = shared_table(settings, ACCOUNTS_SUFFIX)
     sessions = SessionService(
@@ -96,13 +106,14 @@ def build_services(
     idempotency = PowertoolsIdempotency(shared_table(settings, IDEMPOTENCY_SUFFIX), settings)
     connection_store = DynamoConnectionStore(shared_table(settings, CONNECTIONS_SUFFIX))
     push_for = _push_factory(settings)
-    notes = NoteService(
-        tenants,
-        idempotency,
-        clock,
-        tombstone_days=settings.tombstone_days,
+    default_push = push_for(None)
+    declared = collections or declared_collections(settings)
+    writer = TenantWriter(tenants)
+    documents = DocumentService(
+        writer, declared, idempotency, clock, tombstone_days=settings.tombstone_days
     )
-    connections = ConnectionService(sessions, connection_store, notes, clock, push_for(None))
+    feed = DocumentFeed(writer, declared, clock, tombstone_days=settings.tombstone_days)
+    connections = ConnectionService(sessions, connection_store, feed, clock, default_push)
     sessions.on_end(connections.close_session)
     accounts = AccountService(
         account_store,
@@ -125,18 +136,30 @@ def build_services(
         web_url=settings.oauth.web_url or f"{settings.allowed_origins[0]}/",
         allowed_origins=settings.allowed_origins,
     )
-    default_push = push_for(None)
     return Services(
         settings=settings,
         sessions=sessions,
         accounts=accounts,
         oauth=oauth,
         tenants=tenants,
-        notes=notes,
+        documents=documents,
+        feed=feed,
+        notes=NoteService(documents),
         connections=connections,
-        fan_out=FanOut(notes, connection_store, default_push or _MissingPush()),
+        fan_out=FanOut(feed, connection_store, default_push or _MissingPush()),
         push_for=push_for,
     )
+
+
+@lru_cache(maxsize=4)
+def _declarations(path: Path) -> Collections:
+    return load_declarations(path)
+
+
+def declared_collections(settings: Settings) -> Collections:
+    """The collections the stage's file declares (read and checked once per process);
+    CollectionDeclarationError names the file and the problem."""
+    return _declarations(settings.collections_file)
 
 
 def _push_factory(settings: Settings) -> Callable[[str | None], ConnectionPush | None]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
@@ -124,6 +125,10 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = Field(default=900, ge=1)
     login_lockout_max_seconds: int = Field(default=86_400, ge=1)
 
+    # The collections the app declares (docs/collections.md): a JSON file; a relative path is
+    # looked up in the working directory, then in the app's own folder (Lambda's /var/task).
+    collections: str = Field(default="chalicelib/collections.json", min_length=1)
+
     # Tenant data.
     tombstone_days: int = Field(default=7, ge=1)
     # How long account creation waits for a new silo table to become ACTIVE.
@@ -155,6 +160,14 @@ class Settings(BaseSettings):
     @property
     def fanout_function_name(self) -> str:
         return self.fanout_function or f"userdb-{self.stage}-fan_out"
+
+    @property
+    def collections_file(self) -> Path:
+        """The collections file, resolved (see `collections`)."""
+        path = Path(self.collections)
+        if path.is_absolute() or path.exists():
+            return path
+        return Path(__file__).resolve().parent.parent / path
 
     def table_name(self, suffix: str) -> str:
         """The stage's name for one of its tables, e.g. `userdb-local-accounts`."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
@@ -12,14 +12,15 @@ from chalicelib.dal.accounts import Credentials, LoginAttempts
 from chalicelib.dal.connection_push import ConnectionGoneError, PushFailedError
 from chalicelib.dal.oauth_states import PendingSignIn
 from chalicelib.dal.tenant_store import (
+    Absent,
+    Commit,
     CommitOutcome,
-    EditNote,
-    NoteWrite,
-    PutNote,
-    StoredNote,
+    CommitResult,
+    DocKey,
+    DocWrite,
+    StoredDoc,
     TenantGoneError,
     TenantMeta,
-    TombstoneNote,
 )
 from chalicelib.errors import (
     EmailTakenError,
@@ -113,7 +114,7 @@ class InMemoryTenantStore:
     def __init__(self, tenant_id: str = "usr_0000000000000000") -> None:
         self._tenant_id = tenant_id
         self.meta: TenantMeta | None = None
-        self.notes: dict[str, StoredNote] = {}
+        self.docs: dict[DocKey, StoredDoc] = {}
         self._lock = threading.Lock()
 
     @property
@@ -131,87 +132,108 @@ class InMemoryTenantStore:
             if self.meta is None:
                 self.meta = TenantMeta(version=0)
 
-    def commit(self, write: NoteWrite, expected_version: int) -> CommitOutcome:
+    def commit(self, commit: Commit, expected_version: int) -> CommitResult:
         with self._lock:
             if self.meta is None:
                 raise TenantGoneError("no meta")
             if self.meta.version != expected_version:
-                return CommitOutcome.STALE_VERSION
-            current = self.notes.get(write.note_id)
-            live = current is not None and not current.deleted
-            version = expected_version + 1
-            if isinstance(write, PutNote):
-                if live or (current is not None and not write.over_tombstone):
-                    return CommitOutcome.NOTE_CONDITION
-                self.notes[write.note_id] = StoredNote(
-                    write.note_id, version, write.text, write.now_ms, write.now_ms
+                return CommitResult(CommitOutcome.STALE_VERSION)
+            for index, write in enumerate(commit.writes):
+                if not _holds(write, self.docs.get(write.key)):
+                    return CommitResult(CommitOutcome.DOC_CONDITION, refused=index)
+            for offset, write in enumerate(commit.writes, start=1):
+                self.docs[write.key] = _applied(
+                    write, self.docs.get(write.key), expected_version + offset
                 )
-            else:
-                if current is None or not live:
-                    return CommitOutcome.NOTE_CONDITION
-                if write.if_version is not None and current.version != write.if_version:
-                    return CommitOutcome.NOTE_CONDITION
-                if isinstance(write, EditNote):
-                    self.notes[write.note_id] = replace(
-                        current, version=version, text=write.text, updated=write.now_ms
-                    )
-                else:
-                    self.notes[write.note_id] = replace(
-                        current,
-                        version=version,
-                        text=None,
-                        updated=write.now_ms,
-                        deleted=True,
-                        expires=write.expires_s,
-                    )
-            self.meta = self._moved_meta(self.meta, write, version)
-            return CommitOutcome.COMMITTED
+            self.meta = _moved_meta(self.meta, commit, expected_version + len(commit.writes))
+            return CommitResult(CommitOutcome.COMMITTED)
 
-    @staticmethod
-    def _moved_meta(meta: TenantMeta, write: NoteWrite, version: int) -> TenantMeta:
-        if not isinstance(write, TombstoneNote):
-            return replace(meta, version=version)
-        buckets = {
-            day: v for day, v in meta.tombstone_buckets.items() if day not in write.ledger.folded
-        }
-        buckets[write.ledger.bucket] = version
-        floor = write.ledger.floor if write.ledger.floor is not None else meta.tombstone_floor
-        return TenantMeta(version=version, tombstone_floor=floor, tombstone_buckets=buckets)
-
-    def get_note(self, note_id: str) -> StoredNote | None:
+    def get_doc(self, key: DocKey) -> StoredDoc | None:
         with self._lock:
-            return self.notes.get(note_id)
+            return self.docs.get(key)
 
-    def live_notes_by_id(
-        self, after_id: str | None, *, page_size: int = 100
-    ) -> Iterator[StoredNote]:
+    def get_docs(self, keys: Iterable[DocKey]) -> dict[DocKey, StoredDoc]:
         with self._lock:
-            notes = sorted(self.notes.values(), key=lambda n: n.id)
-        yield from (n for n in notes if not n.deleted and (after_id is None or n.id > after_id))
+            return {key: self.docs[key] for key in keys if key in self.docs}
 
-    def notes_by_version(
-        self, after_version: int, *, live_only: bool, page_size: int = 100
-    ) -> Iterator[StoredNote]:
+    def live_docs(
+        self, collection: str, after_id: str | None, *, page_size: int = 100
+    ) -> Iterator[StoredDoc]:
         with self._lock:
-            notes = sorted(self.notes.values(), key=lambda n: n.version)
-        yield from (n for n in notes if n.version > after_version and not (live_only and n.deleted))
+            docs = sorted(
+                (d for d in self.docs.values() if d.collection == collection), key=lambda d: d.id
+            )
+        yield from (d for d in docs if not d.deleted and (after_id is None or d.id > after_id))
+
+    def docs_by_version(
+        self,
+        after_version: int,
+        *,
+        live_only: bool,
+        collections: frozenset[str] | None = None,
+        page_size: int = 100,
+    ) -> Iterator[StoredDoc]:
+        with self._lock:
+            docs = sorted(self.docs.values(), key=lambda d: d.version)
+        yield from (
+            d
+            for d in docs
+            if d.version > after_version
+            and not (live_only and d.deleted)
+            and (collections is None or d.collection in collections)
+        )
 
     def purge(self) -> int:
         with self._lock:
-            count = len(self.notes) + (self.meta is not None)
-            self.notes.clear()
+            count = len(self.docs) + (self.meta is not None)
+            self.docs.clear()
             self.meta = None
             return count
 
     def expire(self, now_s: int) -> int:
         """What DynamoDB's TTL would eventually do: drop tombstones whose expiry has passed."""
         with self._lock:
-            gone = [
-                k for k, n in self.notes.items() if n.expires is not None and n.expires <= now_s
-            ]
+            gone = [k for k, d in self.docs.items() if d.expires is not None and d.expires <= now_s]
             for key in gone:
-                del self.notes[key]
+                del self.docs[key]
             return len(gone)
+
+
+def _holds(write: DocWrite, current: StoredDoc | None) -> bool:
+    live = current is not None and not current.deleted
+    if isinstance(write.expect, Absent):
+        return not live and (current is None or write.expect.over_tombstone)
+    if current is None or not live:
+        return False
+    return write.expect.version is None or current.version == write.expect.version
+
+
+def _applied(write: DocWrite, current: StoredDoc | None, version: int) -> StoredDoc:
+    key = write.key
+    if write.data is None:
+        assert current is not None
+        return replace(
+            current,
+            version=version,
+            data=None,
+            updated=write.now_ms,
+            deleted=True,
+            expires=write.expires_s,
+        )
+    created = (
+        write.now_ms if isinstance(write.expect, Absent) or current is None else current.created
+    )
+    return StoredDoc(key.collection, key.id, version, write.data, created, write.now_ms)
+
+
+def _moved_meta(meta: TenantMeta, commit: Commit, version: int) -> TenantMeta:
+    ledger = commit.ledger
+    if ledger is None:
+        return replace(meta, version=version)
+    buckets = {day: v for day, v in meta.tombstone_buckets.items() if day not in ledger.folded}
+    buckets[ledger.bucket] = version
+    floor = ledger.floor if ledger.floor is not None else meta.tombstone_floor
+    return TenantMeta(version=version, tombstone_floor=floor, tombstone_buckets=buckets)
 
 
 # ---- accounts table and OAuth (in memory, with the same conditions as DynamoDB) ----
@@ -376,6 +398,15 @@ class InMemoryConnectionStore:
         found = self.connections.get(connection_id)
         return None if found is None else found.tenant_id
 
+    def follow(
+        self, tenant_id: str, connection_id: str, collections: frozenset[str] | None
+    ) -> None:
+        current = self.connections.get(connection_id)
+        if current is not None and current.tenant_id == tenant_id:
+            self.connections[connection_id] = current.model_copy(
+                update={"collections": collections}
+            )
+
     def raise_ack(self, tenant_id: str, connection_id: str, version: int) -> bool:
         current = self.connections.get(connection_id)
         if current is None or current.tenant_id != tenant_id:
@@ -395,23 +426,28 @@ class InMemoryConnectionStore:
 
 
 class FakeChangeFeed:
-    """Notes with versions per tenant, answering `changes_since` like the real store."""
+    """Documents with versions per tenant, answering `changes_since` like the real store."""
 
     def __init__(self) -> None:
         self.version: dict[str, int] = {}
-        self.items: dict[str, dict[str, dict[str, Any]]] = {}
+        self.items: dict[str, dict[tuple[str, str], dict[str, Any]]] = {}
         self.reads = 0
 
-    def write(self, tenant_id: str, note_id: str, text: str | None) -> int:
+    def write(
+        self, tenant_id: str, doc_id: str, text: str | None, collection: str = "notes"
+    ) -> int:
         version = self.version.get(tenant_id, 0) + 1
         self.version[tenant_id] = version
-        item: dict[str, Any] = {"id": note_id, "version": version}
-        item.update({"deleted": True} if text is None else {"text": text})
-        self.items.setdefault(tenant_id, {})[note_id] = item
+        item: dict[str, Any] = {"collection": collection, "id": doc_id, "version": version}
+        item.update({"deleted": True} if text is None else {"data": {"text": text}})
+        self.items.setdefault(tenant_id, {})[(collection, doc_id)] = item
         return version
 
     def current_version(self, tenant_id: str) -> int:
         return self.version.get(tenant_id, 0)
+
+    def followed(self, names: list[str] | None, field: str) -> frozenset[str] | None:
+        return None if names is None else frozenset(names)
 
     def committed_changes(self, tenant_id: str, after: int, through: int) -> Changes:
         self.reads += 1
@@ -419,9 +455,18 @@ class FakeChangeFeed:
         chosen = [i for i in items if after < i["version"] <= through]
         return Changes(from_=after, to=through, items=chosen)
 
-    def changes_since(self, tenant_id: str, since: int | None) -> Changes:
+    def changes_since(
+        self, tenant_id: str, since: int | None, collections: frozenset[str] | None = None
+    ) -> Changes:
         self.reads += 1
-        items = sorted(self.items.get(tenant_id, {}).values(), key=lambda i: i["version"])
+        items = sorted(
+            (
+                i
+                for i in self.items.get(tenant_id, {}).values()
+                if collections is None or i["collection"] in collections
+            ),
+            key=lambda i: i["version"],
+        )
         if since is None or since > self.current_version(tenant_id):
             live = [i for i in items if not i.get("deleted")]
             return Changes(from_=0, to=self.current_version(tenant_id), snapshot=True, items=live)

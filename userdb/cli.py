@@ -1,11 +1,12 @@
-"""The `userdb` command line: accounts, notes, and `watch` for live changes.
+"""The `userdb` command line: accounts, notes, documents of any collection (`docs`), and
+`watch` for live changes.
 
 Settings come from flags or the environment: USERDB_URL, USERDB_WS_URL,
 USERDB_STATE_DIR, USERDB_TOKEN (use this session instead of the saved one),
 USERDB_PASSWORD (instead of the prompt, for scripts).
 
 Exit codes: 0 done, 1 refused by the server, 2 bad usage, 3 not signed in,
-wrong password or session ended, 4 not found, 5 conflict (email taken, note
+wrong password or session ended, 4 not found, 5 conflict (email taken, document
 changed meanwhile), 6 server unreachable, 7 state folder in use.
 """
 
@@ -13,20 +14,32 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
 import getpass
-import json
 import os
 import shlex
-import shutil
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from userdb import __version__
+from userdb.cli_docs import add_docs_commands
+from userdb.cli_output import (
+    EXIT_AUTH,
+    EXIT_CONFLICT,
+    EXIT_LOCKED,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_REFUSED,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    UsageError,
+    note_row,
+    print_json,
+    terminal_width,
+)
 from userdb.client import DEFAULT_STATE_DIR, DEFAULT_URL, DEFAULT_WS_URL, Client
 from userdb.errors import (
     ApiError,
@@ -43,45 +56,8 @@ from userdb.errors import (
     VersionMismatchError,
 )
 from userdb.live import Subscription
-from userdb.models import Note
-from userdb.sync import ChangeSet, ConnectionState, Status
-
-EXIT_OK, EXIT_REFUSED, EXIT_USAGE, EXIT_AUTH = 0, 1, 2, 3
-EXIT_NOT_FOUND, EXIT_CONFLICT, EXIT_UNREACHABLE, EXIT_LOCKED = 4, 5, 6, 7
-
-
-class UsageError(Exception):
-    """A mistake in the command line the user can fix."""
-
-
-# ---------------------------------------------------------------- output helpers
-
-
-def _when(epoch_ms: int) -> str:
-    moment = dt.datetime.fromtimestamp(epoch_ms / 1000).astimezone()
-    if moment.date() == dt.datetime.now().astimezone().date():
-        return moment.strftime("%H:%M")
-    return moment.strftime("%Y-%m-%d")
-
-
-def _one_line(text: str, width: int) -> str:
-    line = " ".join(text.split())
-    return line if len(line) <= width else line[: max(1, width - 1)] + "…"
-
-
-def _note_row(note: Note, width: int) -> str:
-    prefix = f"{note.id}  {_when(note.updated):>10}  "
-    return prefix + _one_line(note.text, max(10, width - len(prefix)))
-
-
-def _terminal_width(out: TextIO) -> int:
-    return shutil.get_terminal_size((100, 24)).columns if out.isatty() else 100
-
-
-def _print_json(value: Any, out: TextIO) -> None:
-    out.write(json.dumps(value, ensure_ascii=False) + "\n")
-    out.flush()
-
+from userdb.sync import ChangeSet, Status
+from userdb.watch_view import WatchView
 
 # ---------------------------------------------------------------- input helpers
 
@@ -155,7 +131,7 @@ def cmd_whoami(client: Client, args: argparse.Namespace, out: TextIO) -> int:
     """`userdb whoami`: who is signed in."""
     current = client.session()
     if args.json:
-        _print_json({"user": current.user.to_json(), "session_id": current.session.id}, out)
+        print_json({"user": current.user.to_json(), "session_id": current.session.id}, out)
     else:
         out.write(f"{current.user.email} ({current.user.name}), user {current.user.id}\n")
     return EXIT_OK
@@ -168,14 +144,14 @@ def cmd_notes_ls(client: Client, args: argparse.Namespace, out: TextIO) -> int:
     else:
         notes = sorted(client.notes.all(), key=lambda n: (n.updated, n.version), reverse=True)
     if args.json:
-        _print_json([note.to_json() for note in notes], out)
+        print_json([note.to_json() for note in notes], out)
         return EXIT_OK
     if not notes:
         out.write("No notes yet. Add one with: userdb notes add <text>\n")
         return EXIT_OK
-    width = _terminal_width(out)
+    width = terminal_width(out)
     for note in notes:
-        out.write(_note_row(note, width) + "\n")
+        out.write(note_row(note, width) + "\n")
     return EXIT_OK
 
 
@@ -183,7 +159,7 @@ def cmd_notes_add(client: Client, args: argparse.Namespace, out: TextIO) -> int:
     """`userdb notes add TEXT|-`: add a note; prints its id."""
     note = client.notes.create(_text_argument(args.text))
     if args.json:
-        _print_json(note.to_json(), out)
+        print_json(note.to_json(), out)
     else:
         out.write(f"{note.id}\n")
     return EXIT_OK
@@ -205,7 +181,7 @@ def cmd_notes_edit(client: Client, args: argparse.Namespace, out: TextIO) -> int
             return EXIT_OK
     note = client.notes.update(args.id, text, if_match=None if args.force else version)
     if args.json:
-        _print_json(note.to_json(), out)
+        print_json(note.to_json(), out)
     else:
         out.write(f"{note.id} saved (version {note.version})\n")
     return EXIT_OK
@@ -218,152 +194,21 @@ def cmd_notes_rm(client: Client, args: argparse.Namespace, out: TextIO) -> int:
         if not args.json:
             out.write(f"{note_id} deleted\n")
     if args.json:
-        _print_json({"deleted": args.ids}, out)
+        print_json({"deleted": args.ids}, out)
     return EXIT_OK
 
 
-def _count(n: int) -> str:
-    return f"{n} note" if n == 1 else f"{n} notes"
-
-
-class WatchView:
-    """What `userdb watch` prints: changes as lines, the connection on a status line."""
-
-    # Notes listed in full after a snapshot; more are counted.
-    MAX_LISTED = 50
-
-    def __init__(self, out: TextIO, *, as_json: bool, tty: bool) -> None:
-        self.out = out
-        self.as_json = as_json
-        self.tty = tty and not as_json
-        self.status: Status | None = None
-        self.count = 0
-        self.cursor: int | None = None
-        self._drawn: str | None = None  # the status line on screen, if any
-
-    def _clear_status(self) -> None:
-        if self.tty and self._drawn is not None:
-            self.out.write("\r\x1b[2K")
-            self._drawn = None
-
-    def line(self, text: str) -> None:
-        """Print a line above the status line."""
-        self._clear_status()
-        self.out.write(text + "\n")
-        self.draw_status()
-
-    def notes(self, notes: list[Note], cursor: int | None = None) -> None:
-        """The notes as cached, before connecting (`cursor` None: never synced)."""
-        self.count = len(notes)
-        self.cursor = cursor
-        if self.as_json:
-            _print_json({"event": "notes", "notes": [n.to_json() for n in notes]}, self.out)
-            return
-        if cursor is None and not notes:
-            self.line("(nothing cached yet: syncing…)")
-        elif not notes:
-            self.line("(no notes yet)")
-        self._list(notes)
-
-    def _list(self, notes: Sequence[Note]) -> None:
-        width = _terminal_width(self.out)
-        for note in notes[: self.MAX_LISTED]:
-            self.line("  " + _note_row(note, width - 2))
-        if len(notes) > self.MAX_LISTED:
-            self.line(f"  … and {_count(len(notes) - self.MAX_LISTED)} more")
-
-    def change(self, change: ChangeSet, total: int) -> None:
-        """Print what one change set did (`total`: notes held after it)."""
-        self.count = total
-        self.cursor = change.cursor
-        if self.as_json:
-            _print_json(
-                {
-                    "event": "change",
-                    "snapshot": change.snapshot,
-                    "local": change.local,
-                    "upserted": [n.to_json() for n in change.upserted],
-                    "deleted": list(change.deleted),
-                    "cursor": change.cursor,
-                },
-                self.out,
-            )
-            return
-        stamp = dt.datetime.now().strftime("%H:%M:%S")
-        width = _terminal_width(self.out) - 24
-        if change.snapshot:
-            self.line(f"[{stamp}] synced: {_count(total)} (version {change.cursor})")
-            newest = sorted(change.upserted, key=lambda n: (n.updated, n.version), reverse=True)
-            self._list(newest)
-            return
-        for note in change.upserted:
-            mark = "~" if note.created != note.updated else "+"
-            self.line(f"[{stamp}] {mark} {note.id}  {_one_line(note.text, width)}")
-        for note_id in change.deleted:
-            self.line(f"[{stamp}] - {note_id}")
-
-    def state(self, status: Status) -> None:
-        """Show a new connection state."""
-        self.status = status
-        if status.cursor is not None:
-            self.cursor = status.cursor
-        if self.as_json:
-            _print_json(
-                {
-                    "event": "status",
-                    "state": str(status.state),
-                    "reason": status.reason,
-                    "retry_in": status.retry_in,
-                    "cursor": status.cursor,
-                },
-                self.out,
-            )
-        elif not self.tty:
-            self.out.write(self.describe(status) + "\n")
-            self.out.flush()
-        else:
-            self.draw_status()
-
-    def describe(self, status: Status) -> str:
-        """The status line's text for `status`."""
-        marks = {"live": "●", "connecting": "◌", "reconnecting": "◌", "offline": "○"}
-        text = f"{marks.get(status.state, '·')} {status.state}"
-        if status.state == ConnectionState.LIVE:
-            text += f" · {_count(self.count)}"
-            if self.cursor is not None:
-                text += f" · version {self.cursor}"
-        elif status.reason:
-            text += f" · {status.reason}"
-        if status.retry_in is not None and status.state != ConnectionState.LIVE:
-            text += f" · retrying in {status.retry_in:.0f} s"
-        return text
-
-    def draw_status(self) -> None:
-        """Redraw the status line if what it says changed."""
-        if self.tty and self.status is not None:
-            width = _terminal_width(self.out)
-            text = _one_line(self.describe(self.status), width - 1)
-            if text != self._drawn:
-                self.out.write("\r\x1b[2K" + text)
-                self._drawn = text
-        self.out.flush()
-
-    def close(self) -> None:
-        """Leave the terminal on a fresh line."""
-        if self.tty and self._drawn is not None:
-            self.out.write("\n")
-            self.out.flush()
-            self._drawn = None
-
-
 def cmd_watch(client: Client, args: argparse.Namespace, out: TextIO) -> int:
-    """`userdb watch`: the cached notes, then every change live, with a status line."""
-    view = WatchView(out, as_json=args.json, tty=out.isatty())
+    """`userdb watch [--collection NAME]...`: the cached documents, then every change live,
+    with a status line (the notes collection by default)."""
+    collections = sorted(set(args.collection or ["notes"]))
+    view = WatchView(out, as_json=args.json, tty=out.isatty(), with_collection=len(collections) > 1)
     user = client.user or client.session().user
     if not args.json:
-        view.line(f"Watching the notes of {user.email} — Ctrl-C to stop")
-    view.notes(client.cached_notes(), client.cached_cursor())
-    with contextlib.suppress(KeyboardInterrupt), client.subscribe() as live:
+        view.line(f"Watching {', '.join(collections)} of {user.email} — Ctrl-C to stop")
+    cached = [doc for doc in client.cached_docs() if doc.collection in collections]
+    view.docs(cached, client.cached_cursor())
+    with contextlib.suppress(KeyboardInterrupt), client.subscribe(collections=collections) as live:
         return _follow(live, view)
     return EXIT_OK  # Ctrl-C
 
@@ -373,7 +218,7 @@ def _follow(live: Subscription, view: WatchView) -> int:
         while not live.finished:
             for event in live.events(timeout=1.0):
                 if isinstance(event, ChangeSet):
-                    view.change(event, len(live.notes()))
+                    view.change(event, len(live.docs()))
                 elif isinstance(event, Status):
                     view.state(event)
             if view.tty and view.status is not None:
@@ -397,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
     env = os.environ
     parser = argparse.ArgumentParser(
         prog="userdb",
-        description="Your notes in a userdb server, from the command line.",
+        description="Your data in a userdb server, from the command line.",
         epilog="Environment: USERDB_URL, USERDB_WS_URL, USERDB_STATE_DIR, USERDB_TOKEN, "
         "USERDB_PASSWORD. See docs/clients.md.",
     )
@@ -415,7 +260,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--state-dir",
         default=env.get("USERDB_STATE_DIR", DEFAULT_STATE_DIR),
-        help="session, client id, cursor and cached notes (default: %(default)s)",
+        help="session, client id, cursor and cached documents (default: %(default)s)",
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -455,10 +300,31 @@ def build_parser() -> argparse.ArgumentParser:
     rm.add_argument("--version", type=int, help="only if the note is still at this version")
     rm.set_defaults(run=cmd_notes_rm)
 
-    watch = commands.add_parser("watch", help="show the notes changing live")
+    add_docs_commands(commands)
+
+    watch = commands.add_parser("watch", help="show documents changing live (notes by default)")
+    watch.add_argument(
+        "--collection",
+        action="append",
+        metavar="NAME",
+        help="watch this collection (repeat for several; default: notes)",
+    )
     watch.set_defaults(run=cmd_watch)
     return parser
 
+
+__all__ = [
+    "EXIT_AUTH",
+    "EXIT_CONFLICT",
+    "EXIT_LOCKED",
+    "EXIT_NOT_FOUND",
+    "EXIT_OK",
+    "EXIT_REFUSED",
+    "EXIT_UNREACHABLE",
+    "EXIT_USAGE",
+    "build_parser",
+    "main",
+]
 
 # The first matching class gives the exit code.
 _EXIT_CODES: list[tuple[type[UserdbError], int]] = [

@@ -1,20 +1,28 @@
-"""`userdb.Client`: accounts, notes and live sync against a userdb server."""
+"""`userdb.Client`: accounts, documents of collections, notes and live sync against a
+userdb server."""
 
 from __future__ import annotations
 
-import builtins
 import threading
 import time
-import urllib.parse
-import uuid
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from userdb.collection_api import CollectionApi, NotesApi, quote, write_headers
 from userdb.errors import NotSignedInError, UnauthorizedError
 from userdb.http import HttpTransport, api_root
 from userdb.live import ChangeCallback, StateCallback, Subscription, socket_url
-from userdb.models import Changes, Note, NotesPage, SessionInfo, User
+from userdb.models import (
+    BatchResult,
+    Changes,
+    Doc,
+    DocKey,
+    Note,
+    SessionInfo,
+    User,
+)
 from userdb.state import StateStore, StoredSession
 from userdb.sync import SyncEngine, SyncState, SyncTimings
 
@@ -29,83 +37,6 @@ class CurrentSession:
 
     user: User
     session: SessionInfo
-
-
-def _version_header(version: int | None) -> dict[str, str]:
-    return {} if version is None else {"If-Match": f'"{version}"'}
-
-
-class NotesApi:
-    """The signed-in user's notes over REST (`client.notes`)."""
-
-    def __init__(self, client: Client) -> None:
-        self._client = client
-
-    def list(self, limit: int | None = None, cursor: str | None = None) -> NotesPage:
-        """One page of notes (by id); pass the page's `cursor` back for the next one."""
-        body = self._client._call("GET", "/notes", query={"limit": limit, "cursor": cursor})
-        return NotesPage(
-            notes=[Note.from_json(item) for item in body.get("notes") or []],
-            cursor=body.get("cursor"),
-            version=int(body.get("version") or 0),
-        )
-
-    def all(self) -> builtins.list[Note]:
-        """Every note, following the pages."""
-        notes: builtins.list[Note] = []
-        cursor: str | None = None
-        while True:
-            page = self.list(limit=100, cursor=cursor)
-            notes.extend(page.notes)
-            if not page.cursor:
-                return notes
-            cursor = page.cursor
-
-    def create(
-        self,
-        text: str,
-        *,
-        id: str | None = None,  # the API's field name
-        idempotency_key: str | None = None,
-    ) -> Note:
-        """Create a note (`id`: a client-chosen `note_` + 16 of [a-z0-9]).
-
-        An Idempotency-Key is always sent, a fresh one unless given: retrying a
-        call with the same key never creates the note twice.
-        """
-        body: dict[str, str] = {"text": text}
-        if id is not None:
-            body["id"] = id
-        key = idempotency_key or str(uuid.uuid4())
-        reply = self._client._call("POST", "/notes", body=body, headers={"Idempotency-Key": key})
-        note = Note.from_json(reply["note"])
-        self._client._written(note)
-        return note
-
-    def get(self, note_id: str) -> Note:
-        """One note; NotFoundError if it does not exist (or was deleted)."""
-        return Note.from_json(self._client._call("GET", f"/notes/{_quote(note_id)}")["note"])
-
-    def update(self, note_id: str, text: str, *, if_match: int | None = None) -> Note:
-        """Replace a note's text. With `if_match`, VersionMismatchError if it changed since."""
-        reply = self._client._call(
-            "PUT",
-            f"/notes/{_quote(note_id)}",
-            body={"text": text},
-            headers=_version_header(if_match),
-        )
-        note = Note.from_json(reply["note"])
-        self._client._written(note)
-        return note
-
-    def delete(self, note_id: str, *, if_match: int | None = None) -> None:
-        """Delete a note. With `if_match`, VersionMismatchError if it changed since."""
-        self._client._call("DELETE", f"/notes/{_quote(note_id)}", headers=_version_header(if_match))
-        self._client._deleted(note_id)
-
-
-def _quote(note_id: str) -> str:
-    return urllib.parse.quote(note_id, safe="")
 
 
 class Client:
@@ -171,7 +102,7 @@ class Client:
 
     @property
     def state(self) -> StateStore:
-        """The state folder (session, client id, cursor, cached notes)."""
+        """The state folder (session, client id, cursor, cached documents)."""
         return self._store
 
     def signup(self, email: str, password: str, name: str) -> User:
@@ -192,7 +123,7 @@ class Client:
         return self._signed_in(body)
 
     def logout(self) -> None:
-        """End the session on the server and forget it here, with the cached notes."""
+        """End the session on the server and forget it here, with the cached documents."""
         self.close()
         try:
             if self.token is not None:
@@ -227,21 +158,62 @@ class Client:
 
     def revoke_session(self, session_id: str) -> None:
         """End one of the account's sessions (its sockets close too)."""
-        self._call("DELETE", f"/auth/sessions/{_quote(session_id)}")
+        self._call("DELETE", f"/auth/sessions/{quote(session_id)}")
 
-    def sync(self, since: int | None = None, limit: int | None = None) -> Changes:
-        """`GET /sync`: what changed since `since` (a snapshot if None or too old)."""
-        return Changes.from_json(self._call("GET", "/sync", query={"since": since, "limit": limit}))
+    def sync(
+        self,
+        since: int | None = None,
+        limit: int | None = None,
+        collections: Iterable[str] | None = None,
+    ) -> Changes:
+        """`GET /sync`: what changed since `since` (a snapshot if None or too old), of
+        `collections` only when given."""
+        query: dict[str, str | int | None] = {"since": since, "limit": limit}
+        if collections is not None:
+            query["collections"] = ",".join(collections)
+        return Changes.from_json(self._call("GET", "/sync", query=query))
+
+    # ------------------------------------------------------------------ documents
+    def collection(self, name: str) -> CollectionApi:
+        """The documents of one collection the app declares."""
+        return CollectionApi(self, name)
+
+    def collections(self) -> list[dict[str, Any]]:
+        """The collections the app declares: `[{name, schema}]`."""
+        return list(self._call("GET", "/collections").get("collections") or [])
+
+    def batch(
+        self, ops: Iterable[Mapping[str, Any]], *, idempotency_key: str | None = None
+    ) -> BatchResult:
+        """Several writes at once, all or nothing: each op is `{op: create|put|patch|delete,
+        collection, id?, data?, if_match?}` (99 at most)."""
+        body = {"ops": [dict(op) for op in ops]}
+        reply = self._call(
+            "POST", "/batch", body=body, headers=write_headers(None, idempotency_key)
+        )
+        result = BatchResult.from_json(reply)
+        for item in result.results:
+            if isinstance(item, Doc):
+                self._written(item)
+            else:
+                self._deleted(item.key)
+        return result
 
     # ------------------------------------------------------------------ live
-    def cached_notes(self) -> list[Note]:
-        """The notes as last synced (from the live subscription, or else the state folder)."""
+    def cached_docs(self, collection: str | None = None) -> list[Doc]:
+        """The documents (of `collection`, or all) as last synced, from the live
+        subscription or else the state folder; most recently updated first."""
         with self._lock:
             if self._subscription is not None:
-                return self._subscription.notes()
+                return self._subscription.docs(collection)
         user = self._require_user()
         state = self._store.load_sync(user.id, self.base_url)
-        return sorted(state.notes.values(), key=lambda n: (n.updated, n.version), reverse=True)
+        held = [d for d in state.docs.values() if collection is None or d.collection == collection]
+        return sorted(held, key=lambda d: (d.updated, d.version), reverse=True)
+
+    def cached_notes(self) -> list[Note]:
+        """The notes as last synced (from the live subscription, or else the state folder)."""
+        return [Note.from_doc(doc) for doc in self.cached_docs("notes")]
 
     def cached_cursor(self) -> int | None:
         """The version the cached notes are complete up to (None: never synced)."""
@@ -254,8 +226,11 @@ class Client:
         on_state: StateCallback | None = None,
         *,
         start: bool = True,
+        collections: Iterable[str] | None = None,
     ) -> Subscription:
-        """Keep the cached notes in sync live; resumes from the state folder's cursor.
+        """Keep the cached documents in sync live (of `collections` only, when given);
+        resumes from the state folder's cursor (a different set of collections than the
+        folder's starts over from a snapshot).
 
         One subscription per client and per state folder (StateLockedError if
         another process holds it). Close it (or use `with`) to stop.
@@ -268,7 +243,9 @@ class Client:
                 raise RuntimeError("this client already has a live subscription; close it first")
             self._store.acquire()
             state = self._store.load_sync(user.id, self.base_url)
-            engine = SyncEngine(state, clock=time.monotonic, timings=self._timings)
+            engine = SyncEngine(
+                state, clock=time.monotonic, timings=self._timings, collections=collections
+            )
             base_url = self.base_url
 
             def persist(snapshot: SyncState) -> None:
@@ -349,14 +326,14 @@ class Client:
             user = self.session().user
         return user
 
-    def _written(self, note: Note) -> None:
+    def _written(self, doc: Doc) -> None:
         with self._lock:
             subscription = self._subscription
         if subscription is not None:
-            subscription.apply_local(note)
+            subscription.apply_local(doc)
 
-    def _deleted(self, note_id: str) -> None:
+    def _deleted(self, key: DocKey) -> None:
         with self._lock:
             subscription = self._subscription
         if subscription is not None:
-            subscription.forget_local(note_id)
+            subscription.forget_local(key)

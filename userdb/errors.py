@@ -71,11 +71,19 @@ class ForbiddenError(ApiError):
 
 
 class NotFoundError(ApiError):
-    """404: no such note (or route)."""
+    """404: no such document or note (or route)."""
 
 
 class ConflictError(ApiError):
     """409: the request conflicts with what exists."""
+
+
+class UnknownCollectionError(NotFoundError):
+    """404 `unknown_collection`: the app declares no such collection."""
+
+
+class DocExistsError(ConflictError):
+    """409 `doc_exists`: a document with this id exists already."""
 
 
 class EmailTakenError(ConflictError):
@@ -115,6 +123,8 @@ _BY_CODE: dict[str, type[ApiError]] = {
     "email_taken": EmailTakenError,
     "version_mismatch": VersionMismatchError,
     "tenant_provisioning": TenantProvisioningError,
+    "unknown_collection": UnknownCollectionError,
+    "doc_exists": DocExistsError,
 }
 
 _BY_STATUS: dict[int, type[ApiError]] = {

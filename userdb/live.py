@@ -23,13 +23,13 @@ from typing import Any
 import websocket
 
 from userdb.http import USER_AGENT
-from userdb.models import Note
+from userdb.models import NOTES, Doc, DocKey, Note
 from userdb.sync import (
     ChangeSet,
     Connect,
     Disconnect,
+    DocsChanged,
     Effect,
-    NotesChanged,
     SaveState,
     Send,
     ServerErrorReceived,
@@ -67,10 +67,10 @@ def socket_url(ws_url: str, token: str, client_id: str) -> str:
 
 
 class Subscription:
-    """Keeps the local notes in sync with the server while it runs.
+    """Keeps the local documents in sync with the server while it runs.
 
-    Use it as a context manager, or call `start()` and `close()`. Read the notes
-    with `notes()`; follow what happens with the `on_change` / `on_state`
+    Use it as a context manager, or call `start()` and `close()`. Read the documents
+    with `docs()` (or `notes()`); follow what happens with the `on_change` / `on_state`
     callbacks or by iterating `events()`. Thread-safe.
     """
 
@@ -142,7 +142,7 @@ class Subscription:
 
     @property
     def cursor(self) -> int | None:
-        """The version the local notes are complete up to."""
+        """The version the local documents are complete up to."""
         with self._lock:
             return self._engine.state.cursor
 
@@ -162,11 +162,19 @@ class Subscription:
         """True once the subscription stopped (closed, or the session ended)."""
         return self._finished.is_set()
 
-    def notes(self) -> list[Note]:
-        """The local notes, most recently updated first."""
+    def docs(self, collection: str | None = None) -> list[Doc]:
+        """The local documents (of `collection`, or all), most recently updated first."""
         with self._lock:
-            held = list(self._engine.state.notes.values())
-        return sorted(held, key=lambda note: (note.updated, note.version), reverse=True)
+            held = [
+                doc
+                for doc in self._engine.state.docs.values()
+                if collection is None or doc.collection == collection
+            ]
+        return sorted(held, key=lambda doc: (doc.updated, doc.version), reverse=True)
+
+    def notes(self) -> list[Note]:
+        """The local notes (the notes collection), most recently updated first."""
+        return [Note.from_doc(doc) for doc in self.docs(NOTES)]
 
     def events(self, timeout: float | None = None) -> Iterator[Event]:
         """Changes, status changes and server errors since the start, until closed.
@@ -200,22 +208,29 @@ class Subscription:
                 self._changed.wait(remaining)
             return True
 
+    @property
+    def caught_up(self) -> bool:
+        """Live, and the catch-up that follows the welcome applied."""
+        with self._lock:
+            return self._engine.caught_up
+
     def wait_live(self, timeout: float = 10.0) -> bool:
-        """Wait until the connection is live."""
-        return self.wait_for(lambda s: s.status.state == "live", timeout)
+        """Wait until the connection is live and the local documents have caught up with
+        the server (what changed while offline, or the first snapshot, is applied)."""
+        return self.wait_for(lambda s: s.caught_up, timeout)
 
     # ------------------------------------------------------------------ inputs
     def request_sync(self) -> None:
         """Ask the server for what changed since the cursor."""
         self._submit(self._engine.request_sync)
 
-    def apply_local(self, note: Note) -> None:
-        """Show a note this client wrote over REST before its change arrives."""
-        self._submit(lambda: self._engine.apply_local(note))
+    def apply_local(self, doc: Doc) -> None:
+        """Show a document this client wrote over REST before its change arrives."""
+        self._submit(lambda: self._engine.apply_local(doc))
 
-    def forget_local(self, note_id: str) -> None:
-        """Drop a note this client deleted over REST."""
-        self._submit(lambda: self._engine.forget_local(note_id))
+    def forget_local(self, key: DocKey) -> None:
+        """Drop a document this client deleted over REST."""
+        self._submit(lambda: self._engine.forget_local(key))
 
     def _submit(self, step: Callable[[], list[Effect]]) -> None:
         with self._lock:
@@ -306,7 +321,7 @@ class Subscription:
                 log.exception("could not save the sync state")
         elif isinstance(effect, StatusChanged):
             self._publish(effect.status, self._on_state)
-        elif isinstance(effect, NotesChanged):
+        elif isinstance(effect, DocsChanged):
             self._publish(effect.changes, self._on_change)
         elif isinstance(effect, ServerErrorReceived):
             log.warning("server error message: %s %s", effect.code, effect.message)

@@ -10,6 +10,66 @@ def _int(value: Any, default: int = 0) -> int:
     return int(value) if value is not None else default
 
 
+NOTES = "notes"
+DocKey = tuple[str, str]  # (collection, id)
+
+
+@dataclass(frozen=True)
+class Doc:
+    """A live document of a collection: `data` is its JSON object; times in epoch ms;
+    `version` is the tenant's version at its last write."""
+
+    collection: str
+    id: str
+    data: dict[str, Any]
+    version: int
+    created: int = 0
+    updated: int = 0
+
+    @property
+    def key(self) -> DocKey:
+        """(collection, id): what names the document in the local replica."""
+        return (self.collection, self.id)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Doc:
+        """A document from its JSON object (as REST and the WebSocket send it).
+
+        An item without `collection` (a server from before collections) is a note.
+        """
+        if "collection" not in data:
+            return cls(
+                NOTES,
+                str(data["id"]),
+                {"text": str(data.get("text", ""))},
+                _int(data.get("version")),
+                _int(data.get("created")),
+                _int(data.get("updated")),
+            )
+        body = data.get("data")
+        if not isinstance(body, dict):
+            raise TypeError("a document's data is a JSON object")
+        return cls(
+            str(data["collection"]),
+            str(data["id"]),
+            body,
+            _int(data.get("version")),
+            _int(data.get("created")),
+            _int(data.get("updated")),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """The document as the JSON object the API uses."""
+        return {
+            "collection": self.collection,
+            "id": self.id,
+            "data": self.data,
+            "version": self.version,
+            "created": self.created,
+            "updated": self.updated,
+        }
+
+
 @dataclass(frozen=True)
 class Note:
     """A live note: times in epoch ms; `version` is the tenant's version at its last write."""
@@ -30,6 +90,18 @@ class Note:
             updated=_int(data.get("updated")),
             version=_int(data.get("version")),
         )
+
+    @classmethod
+    def from_doc(cls, doc: Doc) -> Note:
+        """A document of the notes collection as a note."""
+        text = doc.data.get("text")
+        return cls(
+            doc.id, text if isinstance(text, str) else "", doc.created, doc.updated, doc.version
+        )
+
+    def to_doc(self) -> Doc:
+        """The note as the document of the notes collection it is."""
+        return Doc(NOTES, self.id, {"text": self.text}, self.version, self.created, self.updated)
 
     def to_json(self) -> dict[str, Any]:
         """The note as the JSON object the API uses."""
@@ -116,11 +188,45 @@ class NotesPage:
 
 
 @dataclass(frozen=True)
+class DocsPage:
+    """One page of a collection's documents; pass `cursor` back for the next (None: the last)."""
+
+    docs: list[Doc]
+    cursor: str | None
+    version: int
+
+
+@dataclass(frozen=True)
 class Deletion:
-    """A note deleted at `version` (a tombstone among changes)."""
+    """A document deleted at `version` (a tombstone among changes and batch results)."""
 
     id: str
     version: int
+    collection: str = NOTES
+
+    @property
+    def key(self) -> DocKey:
+        return (self.collection, self.id)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Deletion:
+        return cls(str(data["id"]), int(data["version"]), str(data.get("collection", NOTES)))
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """`POST /batch`: each op's result in order, and the tenant's version after them."""
+
+    results: list[Doc | Deletion]
+    version: int
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> BatchResult:
+        results: list[Doc | Deletion] = [
+            Deletion.from_json(item) if item.get("deleted") else Doc.from_json(item)
+            for item in data.get("results") or []
+        ]
+        return cls(results, int(data.get("version") or 0))
 
 
 @dataclass(frozen=True)
@@ -134,26 +240,31 @@ class Changes:
     from_: int
     to: int
     snapshot: bool
-    notes: list[Note] = field(default_factory=list)
+    docs: list[Doc] = field(default_factory=list)
     deletions: list[Deletion] = field(default_factory=list)
     more: bool = False
     cursor: str | None = None
 
+    @property
+    def notes(self) -> list[Note]:
+        """The documents of the notes collection, as notes."""
+        return [Note.from_doc(doc) for doc in self.docs if doc.collection == NOTES]
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Changes:
         """Parse a `changes` object; raises KeyError/ValueError/TypeError if malformed."""
-        notes: list[Note] = []
+        docs: list[Doc] = []
         deletions: list[Deletion] = []
         for item in data.get("items") or []:
             if item.get("deleted"):
-                deletions.append(Deletion(id=str(item["id"]), version=int(item["version"])))
+                deletions.append(Deletion.from_json(item))
             else:
-                notes.append(Note.from_json(item))
+                docs.append(Doc.from_json(item))
         return cls(
             from_=int(data["from"]),
             to=int(data["to"]),
             snapshot=bool(data.get("snapshot", False)),
-            notes=notes,
+            docs=docs,
             deletions=deletions,
             more=bool(data.get("more", False)),
             cursor=data.get("cursor"),

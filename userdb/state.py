@@ -1,11 +1,13 @@
-"""The state folder: the session, the client id, the cursor and the cached notes.
+"""The state folder: the session, the client id, the cursor and the cached documents.
 
 Two files, each replaced atomically (write a temporary file, fsync, rename), so
 a crash leaves the old or the new version and never half of one:
 
 - `session.json` (mode 0600): the server's URL, the session token and the user;
 - `sync.json`: the client id (kept for the life of the folder), the user and
-  server it belongs to, the cursor and the notes as of that cursor.
+  server it belongs to, the collections it follows, the cursor and the documents as
+  of that cursor. A file written by an SDK from before collections (format 1, `notes`)
+  is read as documents of the notes collection.
 
 A live subscription holds `sync.lock` (an advisory lock), because two processes
 with one client id would keep replacing each other's connection on the server.
@@ -25,7 +27,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from userdb.errors import StateLockedError
-from userdb.models import Note, User
+from userdb.models import Doc, Note, User
 from userdb.sync import SyncState
 
 try:
@@ -35,7 +37,7 @@ except ImportError:  # pragma: no cover - Windows: no advisory locks, one proces
 
 log = logging.getLogger("userdb")
 
-FORMAT = 1
+FORMAT = 2
 SESSION_FILE = "session.json"
 SYNC_FILE = "sync.json"
 LOCK_FILE = "sync.lock"
@@ -157,31 +159,36 @@ class StateStore:
             return SyncState(client_id)
         try:
             cursor = data.get("cursor")
-            notes = [Note.from_json(item) for item in data.get("notes") or []]
+            docs = [Doc.from_json(item) for item in data.get("docs") or []]
+            # Format 1 kept notes only (and followed every collection there was).
+            docs += [Note.from_json(item).to_doc() for item in data.get("notes") or []]
+            collections = data.get("collections")
             return SyncState(
                 client_id,
                 int(cursor) if cursor is not None else None,
-                {note.id: note for note in notes},
+                {doc.key: doc for doc in docs},
+                tuple(str(name) for name in collections) if collections is not None else None,
             )
         except (KeyError, TypeError, ValueError) as error:
-            log.warning("ignoring unreadable cached notes: %s", error)
+            log.warning("ignoring unreadable cached documents: %s", error)
             return SyncState(client_id)
 
     def save_sync(self, user_id: str, base_url: str, state: SyncState) -> None:
-        """Save the cursor and the notes it covers (atomically, together)."""
+        """Save the cursor and the documents it covers (atomically, together)."""
         data = {
             "format": FORMAT,
             "client_id": state.client_id,
             "user_id": user_id,
             "base_url": base_url,
+            "collections": list(state.collections) if state.collections is not None else None,
             "cursor": state.cursor,
-            "notes": [note.to_json() for note in state.notes.values()],
+            "docs": [doc.to_json() for doc in state.docs.values()],
         }
         with self._lock:
             self._write(SYNC_FILE, data)
 
     def clear_sync(self) -> None:
-        """Forget the cursor and cached notes (on logout); keep the client id."""
+        """Forget the cursor and cached documents (on logout); keep the client id."""
         with self._lock:
             client_id = self._client_id(self._read(SYNC_FILE))
             self._write(SYNC_FILE, {"format": FORMAT, "client_id": client_id})

@@ -4,12 +4,13 @@
 test) feeds it what happened — the socket opened, a message arrived, the socket
 closed, time passed — and carries out the effects it returns, in order:
 `Connect`, `Send`, `Disconnect`, `SaveState`, plus events for the application
-(`StatusChanged`, `NotesChanged`, `ServerErrorReceived`). Time comes from an
+(`StatusChanged`, `DocsChanged`, `ServerErrorReceived`). Time comes from an
 injected clock and jitter from an injected random source, so every rule is
 tested without sockets or sleeping.
 
 The rules (the web client's `web/sync.js` follows the same ones):
-- resume with `hello since=cursor` on every (re)connect;
+- resume with `hello since=cursor` on every (re)connect, naming the collections it follows
+  (a client that starts following others starts over from a snapshot);
 - a `changes` applies when cursor >= from (a snapshot replaces everything);
   then cursor := to; items at or below the cursor are already known, so
   duplicates and replays change nothing;
@@ -26,12 +27,12 @@ from __future__ import annotations
 import json
 import math
 import random as random_module
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from userdb.models import Changes, Note
+from userdb.models import Changes, Doc, DocKey
 
 Clock = Callable[[], float]
 RandomSource = Callable[[], float]
@@ -82,15 +83,22 @@ def backoff_delay(failures: int, timings: SyncTimings, random: RandomSource) -> 
 
 @dataclass
 class SyncState:
-    """What a client keeps across restarts: its id, its cursor and the notes it has."""
+    """What a client keeps across restarts: its id, its cursor, the documents it has (by
+    (collection, id)) and the collections it follows (None: all)."""
 
     client_id: str
     cursor: int | None = None
-    notes: dict[str, Note] = field(default_factory=dict)
+    docs: dict[DocKey, Doc] = field(default_factory=dict)
+    collections: tuple[str, ...] | None = None
 
     def copy(self) -> SyncState:
         """A copy that later changes to this state do not affect."""
-        return SyncState(self.client_id, self.cursor, dict(self.notes))
+        return SyncState(self.client_id, self.cursor, dict(self.docs), self.collections)
+
+
+def followed(collections: Iterable[str] | None) -> tuple[str, ...] | None:
+    """Collections to follow in a canonical form (sorted, once each); None: all."""
+    return None if collections is None else tuple(sorted(set(collections)))
 
 
 @dataclass(frozen=True)
@@ -106,11 +114,11 @@ class Status:
 
 @dataclass(frozen=True)
 class ChangeSet:
-    """What one step changed in the local notes (`snapshot`: they were replaced)."""
+    """What one step changed in the local documents (`snapshot`: they were replaced)."""
 
     snapshot: bool
-    upserted: tuple[Note, ...]
-    deleted: tuple[str, ...]
+    upserted: tuple[Doc, ...]
+    deleted: tuple[DocKey, ...]
     cursor: int | None
     local: bool = False  # from the client's own REST write, not from the server
 
@@ -157,8 +165,8 @@ class StatusChanged:
 
 
 @dataclass(frozen=True)
-class NotesChanged:
-    """The local notes changed: tell the application."""
+class DocsChanged:
+    """The local documents changed: tell the application."""
 
     changes: ChangeSet
 
@@ -171,9 +179,7 @@ class ServerErrorReceived:
     message: str
 
 
-Effect = (
-    Connect | Send | Disconnect | SaveState | StatusChanged | NotesChanged | ServerErrorReceived
-)
+Effect = Connect | Send | Disconnect | SaveState | StatusChanged | DocsChanged | ServerErrorReceived
 
 FATAL_CONNECT_STATUSES = frozenset({401, 403})
 
@@ -196,8 +202,13 @@ class SyncEngine:
         clock: Clock,
         random: RandomSource = random_module.random,
         timings: SyncTimings | None = None,
+        collections: Iterable[str] | None = None,
     ) -> None:
         self.state = state
+        self.collections = followed(collections)
+        if state.collections != self.collections:
+            # What it holds was synced for other collections: start over from a snapshot.
+            state.cursor, state.docs, state.collections = None, {}, self.collections
         self._now = clock
         self._random = random
         self.timings = timings or SyncTimings()
@@ -235,6 +246,12 @@ class SyncEngine:
     def running(self) -> bool:
         """True between `start` and `stop` (or a refused session)."""
         return self._running
+
+    @property
+    def caught_up(self) -> bool:
+        """Live, with the catch-up after `hello` (or a `sync`) applied: the local documents
+        are complete up to the server's version as of the welcome."""
+        return self._live and self._outstanding is None and not self._pending
 
     @property
     def acked(self) -> int | None:
@@ -287,7 +304,7 @@ class SyncEngine:
         self._welcome_deadline = now + self.timings.welcome_timeout
         self._hello_since = self.state.cursor
         self._outstanding = _Outstanding(self.state.cursor, now + self.timings.sync_timeout)
-        return [Send({"action": "hello", "since": self.state.cursor})]
+        return [Send(self._action("hello", self.state.cursor))]
 
     def on_connect_failed(self, reason: str, status: int | None = None) -> list[Effect]:
         """The socket could not be opened; `status` is the HTTP status of a refused upgrade."""
@@ -382,21 +399,34 @@ class SyncEngine:
             self._request_sync(effects)
         return effects
 
-    def apply_local(self, note: Note) -> list[Effect]:
-        """A note the client itself wrote over REST: show it now if newer than what is held."""
-        held = self.state.notes.get(note.id)
-        if held is not None and held.version >= note.version:
+    def apply_local(self, doc: Doc) -> list[Effect]:
+        """A document the client itself wrote over REST: show it now if newer than what is
+        held (and of a collection it follows)."""
+        if not self._follows(doc.collection):
             return []
-        self.state.notes[note.id] = note
+        held = self.state.docs.get(doc.key)
+        if held is not None and held.version >= doc.version:
+            return []
+        self.state.docs[doc.key] = doc
         self._dirty = True
-        return [NotesChanged(ChangeSet(False, (note,), (), self.state.cursor, local=True))]
+        return [DocsChanged(ChangeSet(False, (doc,), (), self.state.cursor, local=True))]
 
-    def forget_local(self, note_id: str) -> list[Effect]:
-        """A note the client itself deleted over REST (its tombstone follows from the server)."""
-        if self.state.notes.pop(note_id, None) is None:
+    def forget_local(self, key: DocKey) -> list[Effect]:
+        """A document the client itself deleted over REST (its tombstone follows)."""
+        if self.state.docs.pop(key, None) is None:
             return []
         self._dirty = True
-        return [NotesChanged(ChangeSet(False, (), (note_id,), self.state.cursor, local=True))]
+        return [DocsChanged(ChangeSet(False, (), (key,), self.state.cursor, local=True))]
+
+    def _follows(self, collection: str) -> bool:
+        return self.collections is None or collection in self.collections
+
+    def _action(self, action: str, since: int | None) -> dict[str, Any]:
+        """A `hello` or `sync` message, naming the followed collections when not all."""
+        message: dict[str, Any] = {"action": action, "since": since}
+        if self.collections is not None:
+            message["collections"] = list(self.collections)
+        return message
 
     # ------------------------------------------------------------------ messages
     def _on_welcome(self, message: dict[str, Any], effects: list[Effect]) -> None:
@@ -418,7 +448,7 @@ class SyncEngine:
                 self._reset_requested = True
                 self._acked = None
                 self._pending.clear()
-                effects.append(Send({"action": "sync", "since": None}))
+                effects.append(Send(self._action("sync", None)))
                 self._outstanding = _Outstanding(None, now + self.timings.sync_timeout)
             elif self.server_version == since and self.state.cursor == since:
                 self._outstanding = None  # nothing to catch up
@@ -486,33 +516,33 @@ class SyncEngine:
         return True
 
     def _apply_snapshot(self, changes: Changes, effects: list[Effect]) -> None:
-        fresh = {note.id: note for note in changes.notes}
-        removed = tuple(note_id for note_id in self.state.notes if note_id not in fresh)
-        self.state.notes = fresh
+        docs = [doc for doc in changes.docs if self._follows(doc.collection)]
+        fresh = {doc.key: doc for doc in docs}
+        removed = tuple(key for key in self.state.docs if key not in fresh)
+        self.state.docs = fresh
         self.state.cursor = changes.to
         self._reset_requested = False
         self._dirty = True
-        effects.append(
-            NotesChanged(ChangeSet(True, tuple(changes.notes), removed, self.state.cursor))
-        )
+        effects.append(DocsChanged(ChangeSet(True, tuple(docs), removed, self.state.cursor)))
 
     def _apply_range(self, changes: Changes, position: int, effects: list[Effect]) -> None:
-        upserted: list[Note] = []
-        deleted: list[str] = []
-        for note in changes.notes:
-            held = self.state.notes.get(note.id)
-            if note.version > position and (held is None or held.version < note.version):
-                self.state.notes[note.id] = note
-                upserted.append(note)
+        upserted: list[Doc] = []
+        deleted: list[DocKey] = []
+        for doc in changes.docs:
+            held = self.state.docs.get(doc.key)
+            newer = held is None or held.version < doc.version
+            if doc.version > position and newer and self._follows(doc.collection):
+                self.state.docs[doc.key] = doc
+                upserted.append(doc)
         for deletion in changes.deletions:
-            held = self.state.notes.get(deletion.id)
+            held = self.state.docs.get(deletion.key)
             if deletion.version > position and held is not None and held.version < deletion.version:
-                del self.state.notes[deletion.id]
-                deleted.append(deletion.id)
+                del self.state.docs[deletion.key]
+                deleted.append(deletion.key)
         self.state.cursor = changes.to
         self._dirty = True
         effects.append(
-            NotesChanged(ChangeSet(False, tuple(upserted), tuple(deleted), self.state.cursor))
+            DocsChanged(ChangeSet(False, tuple(upserted), tuple(deleted), self.state.cursor))
         )
 
     def _drain_pending(self, effects: list[Effect]) -> None:
@@ -535,7 +565,7 @@ class SyncEngine:
         now = self._now()
         if self._outstanding is not None and now < self._outstanding.deadline:
             return
-        effects.append(Send({"action": "sync", "since": self.state.cursor}))
+        effects.append(Send(self._action("sync", self.state.cursor)))
         self._outstanding = _Outstanding(self.state.cursor, now + self.timings.sync_timeout)
 
     def _ack(self, effects: list[Effect]) -> None:

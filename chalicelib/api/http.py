@@ -96,7 +96,7 @@ def parse_body(request: Request, model: type[R]) -> R:
     except pydantic.ValidationError as error:
         if any(e["type"] == "json_invalid" for e in error.errors()):
             raise MalformedJsonError() from None
-        if any(e["type"] == "model_type" and not e["loc"] for e in error.errors()):
+        if any(e["type"] in ("model_type", "dict_type") and not e["loc"] for e in error.errors()):
             raise ValidationError("The body must be a JSON object.") from None
         raise ValidationError(details=validation_details(error)) from None
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import pydantic
-from chalice.app import Request, Response
+from chalice.app import Response
 
+from chalicelib.api.headers import etag, idempotency_key, if_match_version
 from chalicelib.api.http import (
     ApiBlueprint,
     authenticate,
@@ -35,13 +34,11 @@ from chalicelib.errors import (
     ValidationError,
     VersionMismatchError,
 )
+from chalicelib.models.documents import DocId
 from chalicelib.models.notes import (
-    IDEMPOTENCY_KEY_PATTERN,
-    IF_MATCH_PATTERN,
     CreateNoteRequest,
     ListNotesQuery,
     Note,
-    NoteId,
     NoteResponse,
     NotesPage,
     UpdateNoteRequest,
@@ -50,18 +47,12 @@ from chalicelib.services import get_services
 
 notes_routes = ApiBlueprint(__name__)
 
-_NOTE_ID = pydantic.TypeAdapter(NoteId)
-_IF_MATCH = re.compile(IF_MATCH_PATTERN)
-_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+_NOTE_ID = pydantic.TypeAdapter(DocId)
 _WRITE_ERRORS = (*TENANT_WRITE_ERRORS, TenantStorageFullError)
 
 
-def _header_error(header: str, message: str) -> ValidationError:
-    return ValidationError(details=[{"field": header, "message": message, "type": "header"}])
-
-
 def parse_note_id(raw: str) -> str:
-    """The path's note id, or 400 with the field named."""
+    """The path's note id (any document id of the notes collection), or 400 with the field."""
     try:
         return _NOTE_ID.validate_python(raw)
     except pydantic.ValidationError:
@@ -70,28 +61,8 @@ def parse_note_id(raw: str) -> str:
         ) from None
 
 
-def if_match_version(request: Request) -> int | None:
-    """`If-Match: "7"` (or `7`): the version the client last saw; `*` or absent: any."""
-    header = request.headers.get("if-match")
-    if header is None or header.strip() == "*":
-        return None
-    match = _IF_MATCH.match(header)
-    if match is None or not (match.group(1) or match.group(2)):
-        raise _header_error("If-Match", 'expected a note version, e.g. "7"')
-    return int(match.group(1) or match.group(2))
-
-
-def idempotency_key(request: Request) -> str | None:
-    header = request.headers.get("idempotency-key")
-    if header is None:
-        return None
-    if not _IDEMPOTENCY_KEY.match(header):
-        raise _header_error("Idempotency-Key", "1 to 255 visible ASCII characters")
-    return str(header)
-
-
 def _note_reply(note: Note, status: int = 200) -> Response:
-    headers = {"ETag": f'"{note.version}"', "Cache-Control": "no-store"}
+    headers = {"ETag": etag(note.version), "Cache-Control": "no-store"}
     if status == 201:
         headers["Location"] = f"notes/{note.id}"
     return json_response(NoteResponse(note=note), status=status, headers=headers)
@@ -147,7 +118,7 @@ def create_note() -> Response:
     methods=["GET"],
     operation=Operation(
         summary="Read a note",
-        path={"note_id": NoteId},
+        path={"note_id": DocId},
         replies={200: Reply(NoteResponse, "The live note.", (ETAG,))},
         errors=(NotFoundError, *TENANT_ERRORS),
     ),
@@ -162,7 +133,7 @@ def get_note(note_id: str) -> Response:
     methods=["PUT", "PATCH"],
     operation=Operation(
         summary="Replace a note's text",
-        path={"note_id": NoteId},
+        path={"note_id": DocId},
         body=UpdateNoteRequest,
         headers=(IF_MATCH,),
         replies={200: Reply(NoteResponse, "The note, as stored.", (ETAG,))},
@@ -183,7 +154,7 @@ def update_note(note_id: str) -> Response:
     methods=["DELETE"],
     operation=Operation(
         summary="Delete a note (a tombstone tells other clients)",
-        path={"note_id": NoteId},
+        path={"note_id": DocId},
         headers=(IF_MATCH,),
         replies={204: Reply(description="Deleted.")},
         errors=(NotFoundError, VersionMismatchError, *TENANT_WRITE_ERRORS),

@@ -8,16 +8,19 @@ from typing import Any
 from chalice.app import Chalice, Request, Response
 
 from chalicelib.api.http import ApiBlueprint, json_response
+from chalicelib.api.openapi_collections import with_collections
 from chalicelib.api.openapi_document import openapi_document
 from chalicelib.api.operations import Operation, Reply
+from chalicelib.logic.collections import Collections
+from chalicelib.services import get_services
 from chalicelib.settings import get_settings
 
 openapi_routes = ApiBlueprint(__name__)
 
 
 @functools.lru_cache(maxsize=4)
-def _document(app: Chalice, server_url: str) -> dict[str, Any]:
-    return openapi_document(app.routes, server_url)
+def _document(app: Chalice, server_url: str, collections: Collections) -> dict[str, Any]:
+    return with_collections(openapi_document(app.routes, server_url), collections)
 
 
 def api_url(request: Request) -> str:
@@ -35,7 +38,7 @@ def api_url(request: Request) -> str:
     "/openapi.json",
     methods=["GET"],
     operation=Operation(
-        summary="This API, described as OpenAPI 3.1",
+        summary="This API, described as OpenAPI 3.1, with each declared collection's schema",
         auth=False,
         replies={200: Reply(dict[str, Any], "The OpenAPI document.")},
     ),
@@ -43,6 +46,8 @@ def api_url(request: Request) -> str:
 def openapi() -> Response:
     request = openapi_routes.current_request
     return json_response(
-        _document(openapi_routes.current_app, api_url(request)),
+        _document(
+            openapi_routes.current_app, api_url(request), get_services().documents.collections
+        ),
         headers={"Cache-Control": "no-cache"},
     )

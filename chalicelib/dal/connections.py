@@ -37,6 +37,12 @@ class ConnectionStore(Protocol):
         connection (it is not brought back)."""
         ...
 
+    def follow(
+        self, tenant_id: str, connection_id: str, collections: frozenset[str] | None
+    ) -> None:
+        """Record the collections the connection follows (None: all of them)."""
+        ...
+
     def remove(self, tenant_id: str, connection_id: str) -> None: ...
 
     def delete_all(self, tenant_id: str) -> int:
@@ -56,6 +62,7 @@ def _to_connection(item: ConnectionItem) -> Connection:
         session_id=item.session_id,
         acked_version=int(item.acked_version),
         connected_at=int(item.connected_at),
+        collections=frozenset(item.collections) if item.collections else None,
     )
 
 
@@ -126,6 +133,20 @@ class DynamoConnectionStore:
             except DoesNotExist:
                 return False
         return True
+
+    def follow(
+        self, tenant_id: str, connection_id: str, collections: frozenset[str] | None
+    ) -> None:
+        items = self._items
+        action = (
+            items.collections.set(set(collections)) if collections else items.collections.remove()
+        )
+        try:
+            items(tenant_id, connection_id).update(actions=[action], condition=items.pk.exists())
+        except UpdateError as error:
+            # Gone meanwhile: its next message is answered by closing it.
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
 
     def remove(self, tenant_id: str, connection_id: str) -> None:
         with TransactWrite(connection=self._table.connection()) as transaction:

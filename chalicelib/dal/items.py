@@ -167,6 +167,8 @@ class ConnectionItem(Model):
     acked_version = NumberAttribute(default=0)
     connected_at = NumberAttribute()
     expires = NumberAttribute()
+    # The collections the connection follows; absent: all.
+    collections = UnicodeSetAttribute(null=True)
 
 
 class ConnectionPointerItem(Model):
@@ -194,7 +196,8 @@ class VersionIndex(LocalSecondaryIndex["TenantItem"]):
 
 
 class TenantItem(Model):
-    """A tenant's item: `note#{id}` notes and tombstones, or `meta` (the version counter)."""
+    """A tenant's item: a document or tombstone (`note#{id}`, `doc#{collection}#{id}`), or
+    `meta` (the version counter)."""
 
     class Meta(_Unbound):
         stream_view_type = "NEW_AND_OLD_IMAGES"
@@ -202,6 +205,9 @@ class TenantItem(Model):
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     version = NumberAttribute()
+    # A document's data as JSON text (exact round trip; DynamoDB numbers are not doubles).
+    data = UnicodeAttribute(null=True)
+    # Notes written before collections existed: their text (read as data {"text": ...}).
     text = UnicodeAttribute(null=True)
     created = NumberAttribute(null=True)
     updated = NumberAttribute(null=True)

@@ -1,17 +1,22 @@
-"""One tenant's notes and version counter: its silo table, or its partition of the pool table.
+"""One tenant's documents and version counter: its silo table, or its partition of the pool table.
 
-Layout (DESIGN §3): pk = tenant id; sk = `meta` (the version counter and the
-tombstone ledger) or `note#{id}`. Every write is one TransactWriteItems that
-moves `meta` from version V to V+1 on the condition that it is still V, and
-writes the note with version V+1, so versions are gap-free and in commit order.
-The store is bound to one tenant id at construction; nothing here takes a
-partition key from its caller.
+Layout (DESIGN §3, §7): pk = tenant id; sk = `meta` (the version counter and the
+tombstone ledger), `note#{id}` for the `notes` collection (the layout notes have
+always had, so notes written before collections existed are documents of it as
+they are) or `doc#{collection}#{id}` for every other collection. A document's
+data is stored as its JSON text, which round-trips exactly.
+
+Every write is one TransactWriteItems that moves `meta` from version V to V+n
+on the condition that it is still V, and writes its n documents with versions
+V+1 .. V+n, so versions are gap-free and in commit order. The store is bound to
+one tenant id at construction; nothing here takes a partition key from its caller.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping
+import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any, Protocol
@@ -26,8 +31,14 @@ from chalicelib.dal.tables import TableBinding
 from chalicelib.errors import TenantStorageFullError
 
 META_SK = "meta"
+NOTES_COLLECTION = "notes"
 NOTE_SK_PREFIX = "note#"
+DOC_SK_PREFIX = "doc#"
 MAX_PAGE_SIZE = 100
+# DynamoDB's TransactWriteItems takes at most 100 actions; `meta` is one of them.
+MAX_WRITES_PER_COMMIT = 99
+# BatchGetItem reads at most 100 keys a request.
+_BATCH_GET_KEYS = 100
 
 # Transaction cancellation reasons after which reading `meta` again and retrying can succeed.
 _RETRYABLE_REASONS = frozenset(
@@ -37,6 +48,33 @@ _RETRYABLE_REASONS = frozenset(
 
 class TenantGoneError(LookupError):
     """The tenant's table or its `meta` item does not exist (not provisioned yet, or deleted)."""
+
+
+def collection_prefix(collection: str) -> str:
+    """The sort-key prefix of a collection's documents."""
+    if collection == NOTES_COLLECTION:
+        return NOTE_SK_PREFIX
+    return f"{DOC_SK_PREFIX}{collection}#"
+
+
+def doc_sort_key(collection: str, doc_id: str) -> str:
+    return collection_prefix(collection) + doc_id
+
+
+def parse_sort_key(sort_key: str) -> tuple[str, str] | None:
+    """(collection, id) of a document's sort key; None for anything else (`meta`)."""
+    if sort_key.startswith(NOTE_SK_PREFIX):
+        return NOTES_COLLECTION, sort_key.removeprefix(NOTE_SK_PREFIX)
+    if sort_key.startswith(DOC_SK_PREFIX):
+        collection, _, doc_id = sort_key.removeprefix(DOC_SK_PREFIX).partition("#")
+        return collection, doc_id
+    return None
+
+
+@dataclass(frozen=True)
+class DocKey:
+    collection: str
+    id: str
 
 
 @dataclass(frozen=True)
@@ -50,16 +88,26 @@ class TenantMeta:
 
 
 @dataclass(frozen=True)
-class StoredNote:
-    """A note item as stored: live, or a tombstone (`deleted`, `expires` in epoch seconds)."""
+class StoredDoc:
+    """A document as stored: live (`data` is its JSON text), or a tombstone (`deleted`,
+    `expires` in epoch seconds, no data)."""
 
+    collection: str
     id: str
     version: int
-    text: str | None
+    data: str | None
     created: int
     updated: int
     deleted: bool = False
     expires: int | None = None
+
+    @property
+    def key(self) -> DocKey:
+        return DocKey(self.collection, self.id)
+
+    @property
+    def live(self) -> bool:
+        return not self.deleted
 
 
 @dataclass(frozen=True)
@@ -72,44 +120,59 @@ class LedgerChange:
 
 
 @dataclass(frozen=True)
-class PutNote:
-    """Create a note; allowed where no note or only a tombstone has this id (no note at
-    all without `over_tombstone`)."""
+class Absent:
+    """The write needs no live document at its key (and no tombstone either unless
+    `over_tombstone`): it creates one."""
 
-    note_id: str
-    text: str
-    now_ms: int
     over_tombstone: bool = True
 
 
 @dataclass(frozen=True)
-class EditNote:
-    """Replace a live note's text, optionally only if it is still at `if_version`."""
+class Live:
+    """The write needs a live document at its key, at `version` when that is given."""
 
-    note_id: str
-    text: str
-    now_ms: int
-    if_version: int | None = None
+    version: int | None = None
+
+
+Expectation = Absent | Live
 
 
 @dataclass(frozen=True)
-class TombstoneNote:
-    """Turn a live note into a tombstone that DynamoDB's TTL removes after `expires_s`."""
+class DocWrite:
+    """One document write: new data (`data`, JSON text), or a tombstone (`data` None,
+    removable by TTL after `expires_s`). It applies only if `expect` holds."""
 
-    note_id: str
+    key: DocKey
     now_ms: int
-    expires_s: int
-    ledger: LedgerChange
-    if_version: int | None = None
+    expect: Expectation
+    data: str | None = None
+    expires_s: int | None = None
+
+    @property
+    def is_deletion(self) -> bool:
+        return self.data is None
 
 
-NoteWrite = PutNote | EditNote | TombstoneNote
+@dataclass(frozen=True)
+class Commit:
+    """Writes committed together, in order, as the next len(writes) versions; `ledger`
+    records the deletions among them (the tombstone ledger)."""
+
+    writes: tuple[DocWrite, ...]
+    ledger: LedgerChange | None = None
 
 
 class CommitOutcome(Enum):
     COMMITTED = "committed"
     STALE_VERSION = "stale_version"  # `meta` moved on (or a conflict): read it again and retry
-    NOTE_CONDITION = "note_condition"  # the note is not in the state the write needs
+    DOC_CONDITION = "doc_condition"  # a document is not in the state its write needs
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    outcome: CommitOutcome
+    # With DOC_CONDITION: the index of the first write whose condition failed.
+    refused: int | None = None
 
 
 class TenantStore(Protocol):
@@ -126,25 +189,36 @@ class TenantStore(Protocol):
         """Write `meta` at version 0 unless it exists (the last step of provisioning)."""
         ...
 
-    def commit(self, write: NoteWrite, expected_version: int) -> CommitOutcome:
-        """Apply `write` as version `expected_version + 1` if `meta` is still `expected_version`."""
+    def commit(self, commit: Commit, expected_version: int) -> CommitResult:
+        """Apply `commit`'s writes as versions expected_version+1.. if `meta` is still
+        `expected_version` and every write's expectation holds; else nothing."""
         ...
 
-    def get_note(self, note_id: str) -> StoredNote | None:
-        """The note or tombstone with this id, read consistently."""
+    def get_doc(self, key: DocKey) -> StoredDoc | None:
+        """The document or tombstone with this key, read consistently."""
         ...
 
-    def live_notes_by_id(
-        self, after_id: str | None, *, page_size: int = MAX_PAGE_SIZE
-    ) -> Iterator[StoredNote]:
-        """Live notes in id order, starting after `after_id`; read lazily, page by page
-        (`page_size`: how many the caller expects to need, to read no more than that)."""
+    def get_docs(self, keys: Iterable[DocKey]) -> dict[DocKey, StoredDoc]:
+        """Several documents or tombstones at once (consistent); absent keys are left out."""
         ...
 
-    def notes_by_version(
-        self, after_version: int, *, live_only: bool, page_size: int = MAX_PAGE_SIZE
-    ) -> Iterator[StoredNote]:
-        """Notes (and tombstones unless `live_only`) with version > `after_version`, ascending."""
+    def live_docs(
+        self, collection: str, after_id: str | None, *, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[StoredDoc]:
+        """A collection's live documents in id order, starting after `after_id`; read lazily,
+        page by page (`page_size`: how many the caller expects to need)."""
+        ...
+
+    def docs_by_version(
+        self,
+        after_version: int,
+        *,
+        live_only: bool,
+        collections: frozenset[str] | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[StoredDoc]:
+        """Documents (and tombstones unless `live_only`) with version > `after_version`,
+        ascending; only those of `collections` when given."""
         ...
 
     def purge(self) -> int:
@@ -169,16 +243,37 @@ def _tenant_errors() -> Iterator[None]:
         raise
 
 
-def _to_note(item: TenantItem) -> StoredNote:
-    return StoredNote(
-        id=item.sk.removeprefix(NOTE_SK_PREFIX),
+def _stored_data(item: TenantItem) -> str | None:
+    if item.deleted:
+        return None
+    if item.data is not None:
+        return str(item.data)
+    # A note written before collections existed keeps its text in `text`.
+    return json.dumps({"text": item.text or ""}, ensure_ascii=False, separators=(",", ":"))
+
+
+def _to_doc(item: TenantItem) -> StoredDoc | None:
+    parsed = parse_sort_key(str(item.sk))
+    if parsed is None:
+        return None
+    collection, doc_id = parsed
+    return StoredDoc(
+        collection=collection,
+        id=doc_id,
         version=int(item.version),
-        text=item.text,
+        data=_stored_data(item),
         created=int(item.created or 0),
         updated=int(item.updated or 0),
         deleted=bool(item.deleted),
         expires=int(item.expires) if item.expires is not None else None,
     )
+
+
+def _docs(items: Iterable[TenantItem]) -> Iterator[StoredDoc]:
+    for item in items:
+        doc = _to_doc(item)
+        if doc is not None:
+            yield doc
 
 
 class DynamoTenantStore:
@@ -196,9 +291,6 @@ class DynamoTenantStore:
     @property
     def table_name(self) -> str:
         return self._table.table_name
-
-    def _note_key(self, note_id: str) -> str:
-        return NOTE_SK_PREFIX + note_id
 
     def read_meta(self) -> TenantMeta:
         with _tenant_errors():
@@ -225,12 +317,12 @@ class DynamoTenantStore:
                 if not _is_reason(error, "ConditionalCheckFailedException"):
                     raise
 
-    def commit(self, write: NoteWrite, expected_version: int) -> CommitOutcome:
+    def commit(self, commit: Commit, expected_version: int) -> CommitResult:
         items = self._items
-        version = expected_version + 1
-        meta_actions: list[Action] = [items.version.set(version)]
-        if isinstance(write, TombstoneNote):
-            meta_actions.extend(self._ledger_actions(write.ledger, version))
+        last_version = expected_version + len(commit.writes)
+        meta_actions: list[Action] = [items.version.set(last_version)]
+        if commit.ledger is not None:
+            meta_actions.extend(self._ledger_actions(commit.ledger, last_version))
         try:
             with _tenant_errors(), TransactWrite(connection=self._table.connection()) as tx:
                 tx.update(
@@ -238,10 +330,11 @@ class DynamoTenantStore:
                     actions=meta_actions,
                     condition=items.version == expected_version,
                 )
-                self._write_note(tx, write, version)
+                for offset, write in enumerate(commit.writes, start=1):
+                    self._write_doc(tx, write, expected_version + offset)
         except TransactWriteError as error:
             return self._outcome_of(error)
-        return CommitOutcome.COMMITTED
+        return CommitResult(CommitOutcome.COMMITTED)
 
     def _ledger_actions(self, ledger: LedgerChange, version: int) -> list[Action]:
         buckets = self._items.tombstone_buckets
@@ -252,106 +345,130 @@ class DynamoTenantStore:
         actions.extend(buckets[str(day)].remove() for day in ledger.folded)
         return actions
 
-    def _write_note(self, tx: TransactWrite, write: NoteWrite, version: int) -> None:
+    def _write_doc(self, tx: TransactWrite, write: DocWrite, version: int) -> None:
         # Updates only (a create is an upsert): PynamoDB sends puts before updates, and
         # cancellation reasons are read by position, meta first.
         items = self._items
-        note = items(self._tenant_id, self._note_key(write.note_id))
-        if isinstance(write, PutNote):
-            created: list[Action] = [
-                items.version.set(version),
-                items.text.set(write.text),
-                items.created.set(write.now_ms),
-                items.updated.set(write.now_ms),
-                items.deleted.remove(),
-                items.expires.remove(),
-            ]
+        doc = items(self._tenant_id, doc_sort_key(write.key.collection, write.key.id))
+        expect = write.expect
+        condition: Condition
+        if isinstance(expect, Absent):
             condition = items.pk.does_not_exist()
-            if write.over_tombstone:
+            if expect.over_tombstone:
                 condition |= items.deleted == True  # noqa: E712
-            tx.update(note, actions=created, condition=condition)
-            return
-        condition = items.pk.exists() & items.deleted.does_not_exist()
-        if write.if_version is not None:
-            condition &= items.version == write.if_version
-        actions: list[Action] = [items.version.set(version), items.updated.set(write.now_ms)]
-        if isinstance(write, EditNote):
-            actions.append(items.text.set(write.text))
         else:
-            actions.extend(
-                [
-                    items.deleted.set(True),
-                    items.expires.set(write.expires_s),
-                    items.text.remove(),
-                ]
-            )
-        tx.update(note, actions=actions, condition=condition)
+            condition = items.pk.exists() & items.deleted.does_not_exist()
+            if expect.version is not None:
+                condition &= items.version == expect.version
+        actions: list[Action] = [
+            items.version.set(version),
+            items.updated.set(write.now_ms),
+            # Notes written before collections kept their text here; data replaces it.
+            items.text.remove(),
+        ]
+        if write.data is None:
+            assert write.expires_s is not None, "a tombstone expires"
+            actions += [
+                items.deleted.set(True),
+                items.expires.set(write.expires_s),
+                items.data.remove(),
+            ]
+        else:
+            actions += [items.data.set(write.data), items.deleted.remove(), items.expires.remove()]
+            if isinstance(expect, Absent):
+                actions.append(items.created.set(write.now_ms))
+        tx.update(doc, actions=actions, condition=condition)
 
     @staticmethod
-    def _outcome_of(error: TransactWriteError) -> CommitOutcome:
+    def _outcome_of(error: TransactWriteError) -> CommitResult:
         reasons = [reason.code if reason else None for reason in error.cancellation_reasons or []]
         if not reasons:
             raise error
         if "ItemCollectionSizeLimitExceeded" in reasons:
             raise TenantStorageFullError() from error
-        meta_reason = reasons[0]
-        note_reason = reasons[1] if len(reasons) > 1 else None
-        if meta_reason == "ConditionalCheckFailed" or meta_reason in _RETRYABLE_REASONS:
-            return CommitOutcome.STALE_VERSION
-        if note_reason in _RETRYABLE_REASONS:
-            return CommitOutcome.STALE_VERSION
-        if note_reason == "ConditionalCheckFailed":
-            return CommitOutcome.NOTE_CONDITION
+        if reasons[0] == "ConditionalCheckFailed" or any(r in _RETRYABLE_REASONS for r in reasons):
+            return CommitResult(CommitOutcome.STALE_VERSION)
+        for index, reason in enumerate(reasons[1:]):
+            if reason == "ConditionalCheckFailed":
+                return CommitResult(CommitOutcome.DOC_CONDITION, refused=index)
         raise error
 
-    def get_note(self, note_id: str) -> StoredNote | None:
+    def get_doc(self, key: DocKey) -> StoredDoc | None:
         with _tenant_errors():
             try:
                 item = self._items.get(
-                    self._tenant_id, self._note_key(note_id), consistent_read=True
+                    self._tenant_id, doc_sort_key(key.collection, key.id), consistent_read=True
                 )
             except DoesNotExist:
                 return None
-        return _to_note(item)
+        return _to_doc(item)
 
-    def live_notes_by_id(
-        self, after_id: str | None, *, page_size: int = MAX_PAGE_SIZE
-    ) -> Iterator[StoredNote]:
+    def get_docs(self, keys: Iterable[DocKey]) -> dict[DocKey, StoredDoc]:
+        wanted = list(dict.fromkeys(keys))
+        found: dict[DocKey, StoredDoc] = {}
+        with _tenant_errors():
+            for start in range(0, len(wanted), _BATCH_GET_KEYS):
+                chunk = wanted[start : start + _BATCH_GET_KEYS]
+                pairs = [(self._tenant_id, doc_sort_key(k.collection, k.id)) for k in chunk]
+                for doc in _docs(self._items.batch_get(pairs, consistent_read=True)):
+                    found[doc.key] = doc
+        return found
+
+    def live_docs(
+        self, collection: str, after_id: str | None, *, page_size: int = MAX_PAGE_SIZE
+    ) -> Iterator[StoredDoc]:
         items = self._items
         start: dict[str, dict[str, Any]] | None = None
         if after_id is not None:
             # The start key's partition is always this tenant's, whatever the cursor said.
-            start = {"pk": {"S": self._tenant_id}, "sk": {"S": self._note_key(after_id)}}
+            start = {"pk": {"S": self._tenant_id}, "sk": {"S": doc_sort_key(collection, after_id)}}
         results = items.query(
             self._tenant_id,
-            items.sk.startswith(NOTE_SK_PREFIX),
+            items.sk.startswith(collection_prefix(collection)),
             filter_condition=items.deleted.does_not_exist(),
             consistent_read=True,
             last_evaluated_key=start,
             page_size=min(max(page_size, 1), MAX_PAGE_SIZE),
         )
         with _tenant_errors():
-            for item in results:
-                yield _to_note(item)
+            yield from _docs(results)
 
-    def notes_by_version(
-        self, after_version: int, *, live_only: bool, page_size: int = MAX_PAGE_SIZE
-    ) -> Iterator[StoredNote]:
+    def docs_by_version(
+        self,
+        after_version: int,
+        *,
+        live_only: bool,
+        collections: frozenset[str] | None = None,
+        page_size: int = MAX_PAGE_SIZE,
+    ) -> Iterator[StoredDoc]:
         items = self._items
-        only_notes: Condition = items.sk.startswith(NOTE_SK_PREFIX)
+        wanted: Condition = self._in_collections(collections)
         if live_only:
-            only_notes &= items.deleted.does_not_exist()
+            wanted &= items.deleted.does_not_exist()
         results = items.by_version.query(
             self._tenant_id,
             items.version > after_version,
-            filter_condition=only_notes,
+            filter_condition=wanted,
             consistent_read=True,
             scan_index_forward=True,
             page_size=min(max(page_size, 1), MAX_PAGE_SIZE),
         )
         with _tenant_errors():
-            for item in results:
-                yield _to_note(item)
+            yield from _docs(results)
+
+    def _in_collections(self, collections: frozenset[str] | None) -> Condition:
+        """Documents only (not `meta`), of `collections` when given."""
+        sk = self._items.sk
+        if collections is None:
+            documents: Condition = sk.startswith(NOTE_SK_PREFIX) | sk.startswith(DOC_SK_PREFIX)
+            return documents
+        prefixes = sorted(collection_prefix(name) for name in collections)
+        if not prefixes:
+            raise ValueError("follow at least one collection")
+        condition: Condition = sk.startswith(prefixes[0])
+        for prefix in prefixes[1:]:
+            condition |= sk.startswith(prefix)
+        return condition
 
     def purge(self) -> int:
         items = self._items

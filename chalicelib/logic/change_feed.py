@@ -8,10 +8,13 @@ from chalicelib.models.protocol import Changes
 
 
 class ChangeFeed(Protocol):
-    def changes_since(self, tenant_id: str, since: int | None) -> Changes:
-        """Every change after `since`, one item per note in its latest state, read consistently.
+    def changes_since(
+        self, tenant_id: str, since: int | None, collections: frozenset[str] | None = None
+    ) -> Changes:
+        """Every change after `since`, one item per document in its latest state, read
+        consistently; only items of `collections` when given (the range is the same).
 
-        `to` is the tenant's version at the read; a snapshot (every live note)
+        `to` is the tenant's version at the read; a snapshot (every live document)
         when `since` is None or older than the oldest kept tombstone.
         """
         ...
@@ -22,4 +25,8 @@ class ChangeFeed(Protocol):
 
     def current_version(self, tenant_id: str) -> int:
         """The tenant's version now (0 before the first write)."""
+        ...
+
+    def followed(self, names: list[str] | None, field: str) -> frozenset[str] | None:
+        """The collections a client names to follow, checked (None: all of them)."""
         ...

@@ -132,6 +132,7 @@ class ConnectionService:
     def _answer(self, connection: Connection, action: ClientAction, push: ConnectionPusher) -> None:
         tenant_id = connection.tenant_id
         if isinstance(action, HelloAction):
+            connection = self._follow(connection, action.collections)
             self._close_older(connection, push)
             version = self._feed.current_version(tenant_id)
             welcome = Welcome(
@@ -150,15 +151,36 @@ class ConnectionService:
             if action.version is not None and action.version != version:
                 self._catch_up(connection, action.version, push)
         elif isinstance(action, SyncAction):
-            self._catch_up(connection, action.since, push)
+            collections = connection.collections
+            if action.collections is not None:
+                collections = self._feed.followed(action.collections, "collections")
+            self._catch_up(connection, action.since, push, collections)
+
+    def _follow(self, connection: Connection, names: list[str] | None) -> Connection:
+        """Record the collections a `hello` follows (only when they change: one write)."""
+        collections = self._feed.followed(names, "collections")
+        if collections != connection.collections:
+            self._connections.follow(connection.tenant_id, connection.connection_id, collections)
+            connection = connection.model_copy(update={"collections": collections})
+        return connection
 
     def _acknowledge(self, connection: Connection, version: int | None) -> None:
         if version:
             self._connections.raise_ack(connection.tenant_id, connection.connection_id, version)
 
-    def _catch_up(self, connection: Connection, since: int | None, push: ConnectionPusher) -> None:
-        changes = self._feed.changes_since(connection.tenant_id, since)
-        if since is not None and not changes.snapshot and not changes.items:
+    def _catch_up(
+        self,
+        connection: Connection,
+        since: int | None,
+        push: ConnectionPusher,
+        collections: frozenset[str] | None = None,
+    ) -> None:
+        """Post what the connection lacks after `since`, of `collections` (default: those it
+        follows). A range without items for it is posted all the same when it moves the
+        client's cursor on (its items were of collections it does not follow)."""
+        followed = collections if collections is not None else connection.collections
+        changes = self._feed.changes_since(connection.tenant_id, since, followed)
+        if since is not None and not changes.snapshot and not changes.items and changes.to <= since:
             return
         for part in split_changes(changes):
             self._post(push, connection.connection_id, encode(part))

@@ -1,6 +1,6 @@
-"""Opaque cursors for note lists and sync continuations.
+"""Opaque cursors for document lists and sync continuations.
 
-A cursor names only a position inside the caller's own data (a note id, a
+A cursor names only a position inside the caller's own data (a document id, a
 version): the partition it is applied to always comes from the session, so an
 edited or borrowed cursor cannot reach another tenant. It also carries a
 fingerprint of the tenant it was issued to, so a cursor from another account
@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.errors import InvalidCursorError
-from chalicelib.models.notes import NOTE_ID_PATTERN
+from chalicelib.models.documents import DOC_ID_PATTERN
 
-_NOTE_ID = re.compile(NOTE_ID_PATTERN)
+_DOC_ID = re.compile(DOC_ID_PATTERN)
 _FORMAT = 1
 
 
@@ -61,15 +61,15 @@ def _version(value: Any) -> int:
     return value
 
 
-def encode_list_cursor(tenant_id: str, last_note_id: str) -> str:
-    """The cursor of the page that follows `last_note_id`."""
-    return _encode(tenant_id, "list", {"a": last_note_id})
+def encode_list_cursor(tenant_id: str, last_id: str) -> str:
+    """The cursor of the page that follows the document `last_id`."""
+    return _encode(tenant_id, "list", {"a": last_id})
 
 
 def decode_list_cursor(tenant_id: str, cursor: str) -> str:
-    """The note id a list cursor continues after; InvalidCursorError if it is not one of ours."""
+    """The id a list cursor continues after; InvalidCursorError if it is not one of ours."""
     after = _decode(tenant_id, "list", cursor).get("a")
-    if not isinstance(after, str) or not _NOTE_ID.fullmatch(after):
+    if not isinstance(after, str) or not _DOC_ID.fullmatch(after):
         raise InvalidCursorError()
     return after
 

@@ -26,6 +26,7 @@ from chalicelib.dal.connection_push import ConnectionGoneError, PushFailedError
 from chalicelib.dal.connections import ConnectionStore
 from chalicelib.logic.change_feed import ChangeFeed
 from chalicelib.logic.message_split import split_changes
+from chalicelib.logic.sync import for_collections
 from chalicelib.models.connections import Connection
 from chalicelib.models.protocol import encode
 from chalicelib.observability import logger
@@ -141,8 +142,15 @@ class FanOut:
         changes = self._feed.committed_changes(
             tenant_id, max(committed.after, already), committed.through
         )
-        parts = [(part.to, encode(part)) for part in split_changes(changes)]
-        outcomes = self._each(connections, lambda c: self._push_parts(c, parts))
+        # One message (or split parts) per set of followed collections, shared by its connections.
+        parts = {
+            followed: [
+                (part.to, encode(part))
+                for part in split_changes(for_collections(changes, followed))
+            ]
+            for followed in {connection.collections for connection in connections}
+        }
+        outcomes = self._each(connections, lambda c: self._push_parts(c, parts[c.collections]))
         sent, failed = 0, False
         for connection, outcome in zip(connections, outcomes, strict=True):
             if isinstance(outcome, ConnectionGoneError):

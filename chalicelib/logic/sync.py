@@ -1,8 +1,9 @@
 """Changes since a version: the one answer behind REST `/sync` and the WebSocket's catch-ups.
 
 Given a client's cursor `since`, the answer is either the changes (since, to]
-or, when those can no longer be listed exactly, a snapshot of every live note.
-docs/sync.md explains why the horizon makes the changes exact.
+or, when those can no longer be listed exactly, a snapshot of every live document.
+docs/sync.md explains why the horizon makes the changes exact. A client may follow
+only some collections: it gets their items, and the cursor still covers every version.
 """
 
 from __future__ import annotations
@@ -12,10 +13,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from chalicelib.dal.tenant_store import MAX_PAGE_SIZE, StoredNote, TenantMeta, TenantStore
+from chalicelib.dal.tenant_store import MAX_PAGE_SIZE, StoredDoc, TenantMeta, TenantStore
 from chalicelib.logic.cursors import SyncContinuation
+from chalicelib.logic.doc_rules import to_change
 from chalicelib.logic.tombstones import DAY_SECONDS, is_expired, sync_horizon
-from chalicelib.models.notes import DeletedNote, Note
 from chalicelib.models.protocol import Changes
 
 # A snapshot's continuation is trusted for its tombstone lifetime less this margin (clock skew).
@@ -30,22 +31,6 @@ class SyncPage:
     continuation: SyncContinuation | None = None
 
 
-def to_note(note: StoredNote) -> Note:
-    return Note(
-        id=note.id,
-        text=note.text or "",
-        created=note.created,
-        updated=note.updated,
-        version=note.version,
-    )
-
-
-def to_change(note: StoredNote) -> dict[str, Any]:
-    """A note item as a change: the note itself, or `{id, version, deleted: true}`."""
-    change = DeletedNote(id=note.id, version=note.version) if note.deleted else to_note(note)
-    return change.model_dump(mode="json")
-
-
 def encoded_size(item: dict[str, Any]) -> int:
     """The item's size in the JSON reply (the budget that keeps replies under Lambda's 6 MB)."""
     return len(json.dumps(item))
@@ -54,7 +39,7 @@ def encoded_size(item: dict[str, Any]) -> int:
 def continuation_is_fresh(started_ms: int, now_ms: int, tombstone_days: int) -> bool:
     """True while every tombstone written since the snapshot began is certainly still kept.
 
-    A note deleted after the snapshot began has a tombstone expiring after
+    A document deleted after the snapshot began has a tombstone expiring after
     started + tombstone_days, and TTL never removes an item before its expiry.
     """
     margin_ms = CONTINUATION_MARGIN_SECONDS * 1000
@@ -87,7 +72,7 @@ def needs_snapshot(
 
 
 def take_changes(
-    notes: Iterable[StoredNote],
+    docs: Iterable[StoredDoc],
     *,
     ceiling: int,
     now_s: int,
@@ -101,12 +86,12 @@ def take_changes(
     """
     taken: list[dict[str, Any]] = []
     size = 0
-    for note in notes:
-        if note.version > ceiling:
+    for doc in docs:
+        if doc.version > ceiling:
             break  # committed after `meta` was read: the next answer covers it
-        if is_expired(note, now_s):
+        if is_expired(doc, now_s):
             continue
-        item = to_change(note)
+        item = to_change(doc)
         item_size = encoded_size(item) if max_bytes is not None else 0
         full = (limit is not None and len(taken) >= limit) or (
             max_bytes is not None and size + item_size > max_bytes
@@ -127,8 +112,10 @@ def changes_since(
     limit: int | None = None,
     max_bytes: int | None = None,
     snapshot_started_ms: int | None = None,
+    collections: frozenset[str] | None = None,
 ) -> SyncPage:
-    """What a client at `since` needs: changes (since, to], or a snapshot of live notes.
+    """What a client at `since` needs: changes (since, to], or a snapshot of live documents
+    (of `collections` only, when given).
 
     `meta` is read first: every version up to it committed before the query
     began, so the items cover (from, to] completely; later versions are left
@@ -147,8 +134,11 @@ def changes_since(
     )
     start = 0 if snapshot or since is None else since
     items, more = take_changes(
-        store.notes_by_version(
-            start, live_only=snapshot, page_size=limit + 1 if limit else MAX_PAGE_SIZE
+        store.docs_by_version(
+            start,
+            live_only=snapshot,
+            collections=collections,
+            page_size=limit + 1 if limit else MAX_PAGE_SIZE,
         ),
         ceiling=meta.version,
         now_s=now_ms // 1000,
@@ -172,8 +162,19 @@ def committed_changes(store: TenantStore, after: int, through: int) -> Changes:
     here is a deletion that happened, expired or not: it goes out with the rest.
     """
     items: list[dict[str, Any]] = []
-    for note in store.notes_by_version(after, live_only=False, page_size=MAX_PAGE_SIZE):
-        if note.version > through:
+    for doc in store.docs_by_version(after, live_only=False, page_size=MAX_PAGE_SIZE):
+        if doc.version > through:
             break
-        items.append(to_change(note))
+        items.append(to_change(doc))
     return Changes(from_=after, to=through, items=items)
+
+
+def for_collections(changes: Changes, collections: frozenset[str] | None) -> Changes:
+    """`changes` as a client that follows only `collections` gets it: their items, the same
+    range (so its cursor moves past the versions of the others too)."""
+    if collections is None:
+        return changes
+    items = [item for item in changes.items if item["collection"] in collections]
+    if len(items) == len(changes.items):
+        return changes
+    return changes.model_copy(update={"items": items})

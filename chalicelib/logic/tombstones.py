@@ -11,7 +11,7 @@ still be answered with changes.
 
 from __future__ import annotations
 
-from chalicelib.dal.tenant_store import LedgerChange, StoredNote, TenantMeta
+from chalicelib.dal.tenant_store import LedgerChange, StoredDoc, TenantMeta
 
 DAY_SECONDS = 86_400
 
@@ -52,6 +52,6 @@ def ledger_change(meta: TenantMeta, expires_s: int, now_s: int) -> LedgerChange:
     return LedgerChange(bucket=bucket, floor=floor, folded=begun)
 
 
-def is_expired(note: StoredNote, now_s: int) -> bool:
+def is_expired(doc: StoredDoc, now_s: int) -> bool:
     """A tombstone past its expiry: never returned as a change, whether TTL removed it or not."""
-    return note.deleted and note.expires is not None and note.expires <= now_s
+    return doc.deleted and doc.expires is not None and doc.expires <= now_s

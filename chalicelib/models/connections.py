@@ -12,3 +12,5 @@ class Connection(ResponseModel):
     session_id: str
     acked_version: int = 0
     connected_at: int
+    # The collections this connection follows (its `hello` said so); None: all of them.
+    collections: frozenset[str] | None = None

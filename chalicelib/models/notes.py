@@ -1,8 +1,8 @@
-"""Notes and their sync: domain types, REST requests and responses, the `changes` body."""
+"""Notes (`/notes`) and sync (`/sync`): REST requests and responses, the `changes` body."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import ConfigDict, Field, model_validator
 
@@ -17,6 +17,7 @@ SYNC_LIMIT_DEFAULT, SYNC_LIMIT_MAX = 500, 1000
 CURSOR_MAX = 512
 
 NoteId = Annotated[str, Field(pattern=NOTE_ID_PATTERN, description="`note_` + 16 of [a-z0-9]")]
+# Any document of the notes collection is a note, whatever its id (DocId).
 
 # Request headers of the notes routes (api/notes.py checks them with these same patterns).
 IDEMPOTENCY_KEY_PATTERN = r"^[\x21-\x7e]{1,255}$"
@@ -36,14 +37,6 @@ class Note(ResponseModel):
     created: int
     updated: int
     version: int
-
-
-class DeletedNote(ResponseModel):
-    """A deletion, as it appears among changes."""
-
-    id: str
-    version: int
-    deleted: Literal[True] = True
 
 
 class CreateNoteRequest(RequestModel):
@@ -66,6 +59,12 @@ class SyncQuery(RequestModel):
     since: Version | None = None
     limit: int = Field(default=SYNC_LIMIT_DEFAULT, ge=1, le=SYNC_LIMIT_MAX)
     cursor: str | None = Field(default=None, min_length=1, max_length=CURSOR_MAX)
+    collections: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=6400,
+        description="Follow only these collections: names separated by commas (default: all).",
+    )
 
     @model_validator(mode="after")
     def _since_or_cursor(self) -> SyncQuery:

@@ -9,11 +9,21 @@ from pydantic import ConfigDict, Field, TypeAdapter
 from chalicelib.models.base import RequestModel, ResponseModel
 
 Version = Annotated[int, Field(ge=0, le=2**53)]
+COLLECTION_NAME_PATTERN = r"^[a-z][a-z0-9_]{0,62}$"
+CollectionName = Annotated[
+    str, Field(pattern=COLLECTION_NAME_PATTERN, description="[a-z][a-z0-9_]{0,62}")
+]
+# At most this many collections named in one `collections` list.
+MAX_FOLLOWED = 100
+Followed = Annotated[list[CollectionName], Field(min_length=1, max_length=MAX_FOLLOWED)]
 
 
 class HelloAction(RequestModel):
+    """Start (or resume) live sync; `collections`: follow only these (None: all)."""
+
     action: Literal["hello"]
     since: Version | None = None
+    collections: Followed | None = None
 
 
 class AckAction(RequestModel):
@@ -27,8 +37,11 @@ class PingAction(RequestModel):
 
 
 class SyncAction(RequestModel):
+    """An explicit pull; `collections` defaults to what the connection follows."""
+
     action: Literal["sync"]
     since: Version | None = None
+    collections: Followed | None = None
 
 
 ClientAction = Annotated[

@@ -22,6 +22,17 @@ def two_users(api):
     return a, b, a_notes, b_note
 
 
+def _as_doc(note):
+    return {
+        "collection": "notes",
+        "id": note["id"],
+        "data": {"text": note["text"]},
+        "version": note["version"],
+        "created": note["created"],
+        "updated": note["updated"],
+    }
+
+
 def _user_id(api, token):
     return api.call("GET", "/me", token=token).json["user"]["id"]
 
@@ -42,7 +53,7 @@ def test_b_lists_and_syncs_only_their_own_notes(api, two_users):
     assert listed == {"notes": [b_note], "cursor": None, "version": 1}
     for query in ("", "?since=0"):
         changes = api.call("GET", f"/sync{query}", token=b).json
-        assert changes["items"] == [b_note]
+        assert changes["items"] == [_as_doc(b_note)]
         assert changes["to"] == 1
 
 
@@ -107,7 +118,7 @@ def test_sync_cursors_do_not_cross_tenants(api, two_users):
     # A cursor forged for B with any position still reads B's partition only
     forged = encode_sync_cursor(_user_id(api, b), SyncContinuation(since=0))
     items = api.call("GET", f"/sync?cursor={forged}", token=b).json["items"]
-    assert items == [b_note]
+    assert items == [_as_doc(b_note)]
 
 
 def test_b_replaying_a_idempotency_key_gets_nothing_of_a(api, two_users):

@@ -266,7 +266,8 @@ def test_delete_leaves_a_tombstone_and_is_not_repeatable(api):
     assert (second.status, second.error_code) == (404, "not_found")
     assert api.call("GET", f"/notes/{note['id']}", token=token).status == 404
     changes = api.call("GET", "/sync?since=1", token=token).json
-    assert changes["items"] == [{"id": note["id"], "version": 2, "deleted": True}]
+    tombstone = {"collection": "notes", "id": note["id"], "version": 2, "deleted": True}
+    assert changes["items"] == [tombstone]
 
 
 def test_delete_with_a_stale_if_match_is_412(api):

@@ -124,7 +124,7 @@ def test_list_accepts_the_limit_bounds(api):
 def test_unknown_and_invalid_ids(api):
     token = api.signup()
     unknown = api.call("GET", f"/notes/{new_id('note')}", token=token)
-    invalid = api.call("GET", "/notes/not-an-id", token=token)
+    invalid = api.call("GET", "/notes/not.an.id", token=token)
     assert (unknown.status, unknown.error_code) == (404, "not_found")
     assert (invalid.status, invalid.error_code) == (400, "validation_error")
     assert invalid.json["error"]["details"][0]["field"] == "id"

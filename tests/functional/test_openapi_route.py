@@ -7,18 +7,21 @@ from chalice.app import Request
 
 from app import app
 from chalicelib.api.openapi import api_url
+from chalicelib.api.openapi_collections import with_collections
 from chalicelib.api.openapi_document import openapi_document
 from chalicelib.settings import get_settings
 
 
-def test_the_document_is_served_without_credentials(api):
+def test_the_document_is_served_without_credentials(api, services):
     # When anyone asks for the document
     reply = api.call("GET", "/openapi.json")
     # Then it is the document of the app's routes, as JSON
     assert reply.status == 200
     assert reply.headers["content-type"] == "application/json"
     document = reply.json
-    assert document == openapi_document(app.routes, document["servers"][0]["url"])
+    expected = openapi_document(app.routes, document["servers"][0]["url"])
+    assert document == with_collections(expected, services.documents.collections)
+    assert "/collections/notes/docs" in document["paths"]
 
 
 @pytest.mark.parametrize("api_url", ["https://api.example.com/prod", "http://127.0.0.1:8000/api/"])

@@ -61,7 +61,7 @@ def texts(subscription: Subscription) -> dict[str, str]:
 
 def server_texts(server: ProtocolServer) -> dict[str, str]:
     items = server.feed.items.get(USER, {}).values()
-    return {item["id"]: item["text"] for item in items if not item.get("deleted")}
+    return {item["id"]: item["data"]["text"] for item in items if not item.get("deleted")}
 
 
 def at_version(server: ProtocolServer) -> Callable[[Subscription], bool]:
@@ -84,7 +84,7 @@ def test_snapshot_then_live_changes_are_applied_and_saved(server, tmp_path):
     # And the state folder holds the cursor and those notes
     saved = json.loads((tmp_path / "sync.json").read_text())
     assert saved["cursor"] == 4
-    assert sorted(note["id"] for note in saved["notes"]) == ["note_b", "note_c"]
+    assert sorted(doc["id"] for doc in saved["docs"]) == ["note_b", "note_c"]
 
 
 def test_reconnects_after_the_server_drops_the_socket_and_catches_up(server, tmp_path):

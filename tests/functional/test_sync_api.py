@@ -22,6 +22,22 @@ def _create(api, token, text="x"):
     return reply.json["note"]
 
 
+def _doc(note):
+    """A note as sync shows it: a document of the notes collection."""
+    return {
+        "collection": "notes",
+        "id": note["id"],
+        "data": {"text": note["text"]},
+        "version": note["version"],
+        "created": note["created"],
+        "updated": note["updated"],
+    }
+
+
+def _gone(note_id, version):
+    return {"collection": "notes", "id": note_id, "version": version, "deleted": True}
+
+
 def _sync(api, token, query=""):
     reply = api.call("GET", f"/sync{query}", token=token)
     assert reply.status == 200, reply.body
@@ -39,7 +55,7 @@ def test_a_client_with_nothing_gets_a_snapshot_of_live_notes(api):
     # Then it gets a `changes` body: a snapshot of the live notes in version order
     assert body["type"] == "changes"
     assert (body["from"], body["to"], body["snapshot"], body["more"]) == (0, 5, True, False)
-    assert [(i["id"], i["text"], i["version"]) for i in body["items"]] == [
+    assert [(i["id"], i["data"]["text"], i["version"]) for i in body["items"]] == [
         (b["id"], "b", 2),
         (a["id"], "a2", 4),
     ]
@@ -57,9 +73,9 @@ def test_changes_since_a_version_are_exactly_what_changed_after_it(api):
     # Then it gets those three changes, latest state each, covering (2, 5]
     assert (body["from"], body["to"], body["snapshot"], body["more"]) == (2, 5, False, False)
     assert body["items"] == [
-        {**a, "text": "a2", "version": 3},
-        c,
-        {"id": b["id"], "version": 5, "deleted": True},
+        _doc({**a, "text": "a2", "version": 3}),
+        _doc(c),
+        _gone(b["id"], 5),
     ]
     # And a client that is up to date gets nothing new
     assert _sync(api, token, "?since=5")["items"] == []
@@ -88,15 +104,13 @@ def test_a_cursor_older_than_an_expired_tombstone_gets_a_snapshot(api, clock):
     a, b = _create(api, token, "a"), _create(api, token, "b")
     api.call("DELETE", f"/notes/{a['id']}", token=token)
     # When it syncs within the tombstone lifetime, it sees the deletion
-    assert _sync(api, token, "?since=2")["items"] == [
-        {"id": a["id"], "version": 3, "deleted": True}
-    ]
+    assert _sync(api, token, "?since=2")["items"] == [_gone(a["id"], 3)]
     # When the tombstone's expiry has passed
     clock.advance(7 * DAY_SECONDS + 1)
     body = _sync(api, token, "?since=2")
     # Then the client gets a snapshot of the live notes instead of changes
     assert (body["snapshot"], body["from"], body["to"]) == (True, 0, 3)
-    assert body["items"] == [b]
+    assert body["items"] == [_doc(b)]
     # And expired tombstones are not offered to anyone as changes
     assert _sync(api, token, "?since=3")["items"] == []
 
@@ -124,10 +138,10 @@ def test_a_cursor_ahead_of_the_tenant_gets_a_snapshot(api):
     token = api.signup()
     note = _create(api, token)
     body = _sync(api, token, "?since=99")
-    assert body["snapshot"] and body["items"] == [note]
+    assert body["snapshot"] and body["items"] == [_doc(note)]
 
 
-def test_the_note_service_is_the_realtime_change_feed(api, services):
+def test_the_document_feed_is_the_realtime_change_feed(api, services):
     # Given a user with a note, a later edit and a deletion
     token = api.signup()
     tenant = api.call("GET", "/me", token=token).json["user"]["id"]
@@ -135,13 +149,13 @@ def test_the_note_service_is_the_realtime_change_feed(api, services):
     api.call("PUT", f"/notes/{a['id']}", {"text": "a2"}, token=token)
     api.call("DELETE", f"/notes/{b['id']}", token=token)
     # When the fan-out and the WebSocket read it through the ChangeFeed interface
-    feed: ChangeFeed = services.notes
+    feed: ChangeFeed = services.feed
     # Then they see the same answers as REST /sync
     assert feed.current_version(tenant) == 4
     changes = feed.changes_since(tenant, 2)
     assert (changes.from_, changes.to, changes.snapshot) == (2, 4, False)
     assert [(i["id"], i["version"]) for i in changes.items] == [(a["id"], 3), (b["id"], 4)]
-    assert feed.changes_since(tenant, None).items == [{**a, "text": "a2", "version": 3}]
+    assert feed.changes_since(tenant, None).items == [_doc({**a, "text": "a2", "version": 3})]
 
 
 def test_the_fan_out_read_covers_exactly_the_committed_range(api, services):
@@ -152,11 +166,11 @@ def test_the_fan_out_read_covers_exactly_the_committed_range(api, services):
     api.call("PUT", f"/notes/{a['id']}", {"text": "a2"}, token=token)
     api.call("DELETE", f"/notes/{b['id']}", token=token)
     # When the fan-out reads what a stream batch said was committed: (2, 4]
-    changes = services.notes.committed_changes(tenant, 2, 4)
+    changes = services.feed.committed_changes(tenant, 2, 4)
     # Then it has versions 3 and 4 in their latest state, none after the ceiling
     assert (changes.from_, changes.to, changes.snapshot) == (2, 4, False)
     assert [item["version"] for item in changes.items] == [3, 4]
-    assert changes.items[1]["text"] == "a2"
+    assert changes.items[1]["data"] == {"text": "a2"}
     # And a range ending in the deletion carries its tombstone
-    last = services.notes.committed_changes(tenant, 4, 5)
-    assert last.items == [{"id": b["id"], "version": 5, "deleted": True}]
+    last = services.feed.committed_changes(tenant, 4, 5)
+    assert last.items == [_gone(b["id"], 5)]

@@ -1,4 +1,5 @@
-"""The TenantStore contract, run against every backend by one parametrised fixture.
+"""The TenantStore contract (documents of collections, the version counter, tombstones), run
+against every backend by one parametrised fixture.
 
 Backends: the in-memory fake, moto (silo and pool tables) and AWS's DynamoDB
 Local (silo tables; skipped where Java or the jar is missing). Guarantees that
@@ -8,6 +9,7 @@ Local only (FACTS.md: moto does not always serialise them).
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -24,23 +26,27 @@ from chalicelib.dal.items import TTL_ATTRIBUTE, TenantItem
 from chalicelib.dal.schema import create_tables, table_definition
 from chalicelib.dal.tables import POOL_TENANTS_SUFFIX
 from chalicelib.dal.tenant_store import (
+    Absent,
+    Commit,
     CommitOutcome,
-    EditNote,
+    CommitResult,
+    DocKey,
+    DocWrite,
     LedgerChange,
-    NoteWrite,
-    PutNote,
+    Live,
     TenantGoneError,
     TenantMeta,
     TenantStore,
-    TombstoneNote,
 )
 from chalicelib.dal.tenant_tables import PoolTenantTables, SiloTenantTables
-from chalicelib.logic.notes import NoteService
+from chalicelib.logic.collections import parse_declarations
+from chalicelib.logic.documents import DocumentService
+from chalicelib.logic.feed import DocumentFeed
 from chalicelib.logic.sync import changes_since
+from chalicelib.logic.tenant_writes import TenantWriter
 from chalicelib.logic.tokens import new_id
 from chalicelib.logic.tombstones import DAY_SECONDS
 from chalicelib.logic.versions import commit_next_version
-from chalicelib.models.notes import CreateNoteRequest, UpdateNoteRequest
 from chalicelib.settings import Settings, Tenancy
 from tests.fakes import FakeClock, InMemoryTenantStore
 
@@ -141,40 +147,72 @@ class NoIdempotency:
         raise AssertionError("not used by these tests")
 
 
-def _notes(store: TenantStore, clock: FakeClock) -> NoteService:
-    return NoteService(
-        DirectTenants(store),
-        NoIdempotency(),
-        clock,
-        tombstone_days=TOMBSTONE_DAYS,
-        pause=lambda attempt: None,
+COLLECTIONS = parse_declarations(
+    '{"collections": {"notes": {"schema": {"type": "object"}}, '
+    '"todos": {"schema": {"type": "object"}}}}',
+    "test",
+)
+
+
+def _services(store: TenantStore, clock: FakeClock) -> tuple[DocumentService, DocumentFeed]:
+    writer = TenantWriter(DirectTenants(store), pause=lambda attempt: None)
+    documents = DocumentService(
+        writer, COLLECTIONS, NoIdempotency(), clock, tombstone_days=TOMBSTONE_DAYS
     )
+    feed = DocumentFeed(writer, COLLECTIONS, clock, tombstone_days=TOMBSTONE_DAYS)
+    return documents, feed
 
 
-def _put(note_id: str, text: str = "t") -> PutNote:
-    return PutNote(note_id, text, 1_000)
+def _key(doc_id: str, collection: str = "notes") -> DocKey:
+    return DocKey(collection, doc_id)
 
 
-def _note_id() -> str:
+def _data(text: str) -> str:
+    return json.dumps({"text": text})
+
+
+def _put(doc_id: str, text: str = "t", collection: str = "notes") -> Commit:
+    return Commit(writes=(DocWrite(_key(doc_id, collection), 1_000, Absent(), data=_data(text)),))
+
+
+def _edit(doc_id: str, text: str, now_ms: int = 1, version: int | None = None) -> Commit:
+    return Commit(writes=(DocWrite(_key(doc_id), now_ms, Live(version), data=_data(text)),))
+
+
+def _delete(
+    doc_id: str, expires_s: int, ledger: LedgerChange, version: int | None = None
+) -> Commit:
+    write = DocWrite(_key(doc_id), 1, Live(version), expires_s=expires_s)
+    return Commit(writes=(write,), ledger=ledger)
+
+
+def _doc_id() -> str:
     return new_id("note")
 
 
-# ---- the counter and the note conditions ----
+COMMITTED = CommitResult(CommitOutcome.COMMITTED)
+
+
+def _text(data: str | None) -> str | None:
+    return None if data is None else json.loads(data)["text"]
+
+
+# ---- the counter and the document conditions ----
 
 
 def test_a_new_tenant_is_at_version_zero_with_nothing_in_it(backend):
     # Given a provisioned tenant
     store = backend.new_store()
-    # Then its meta is at version 0 and it has no notes
+    # Then its meta is at version 0 and it has no documents
     assert store.read_meta() == TenantMeta(version=0)
-    assert list(store.notes_by_version(0, live_only=False)) == []
-    assert list(store.live_notes_by_id(None)) == []
+    assert list(store.docs_by_version(0, live_only=False)) == []
+    assert list(store.live_docs("notes", None)) == []
 
 
 def test_initialise_keeps_an_existing_meta(backend):
     # Given a tenant with one write
     store = backend.new_store()
-    assert store.commit(_put(_note_id()), 0) is CommitOutcome.COMMITTED
+    assert store.commit(_put(_doc_id()), 0) == COMMITTED
     # When provisioning finishes again (another process)
     store.initialise()
     # Then the counter is not reset
@@ -184,92 +222,180 @@ def test_initialise_keeps_an_existing_meta(backend):
 def test_each_commit_takes_the_next_version(backend):
     # Given a tenant
     store = backend.new_store()
-    first, second = _note_id(), _note_id()
-    # When two notes are created and the first is edited
-    assert store.commit(_put(first, "a"), 0) is CommitOutcome.COMMITTED
-    assert store.commit(_put(second, "b"), 1) is CommitOutcome.COMMITTED
-    assert store.commit(EditNote(first, "a2", 2_000), 2) is CommitOutcome.COMMITTED
-    # Then versions follow commits, and each note carries the version of its last write
+    first, second = _doc_id(), _doc_id()
+    # When two documents are created and the first is edited
+    assert store.commit(_put(first, "a"), 0) == COMMITTED
+    assert store.commit(_put(second, "b"), 1) == COMMITTED
+    assert store.commit(_edit(first, "a2", 2_000), 2) == COMMITTED
+    # Then versions follow commits, and each document carries the version of its last write
     assert store.read_meta().version == 3
-    changed = list(store.notes_by_version(0, live_only=False))
-    assert [(n.id, n.version, n.text) for n in changed] == [(second, 2, "b"), (first, 3, "a2")]
-    edited = store.get_note(first)
+    changed = list(store.docs_by_version(0, live_only=False))
+    assert [(d.id, d.version, _text(d.data)) for d in changed] == [
+        (second, 2, "b"),
+        (first, 3, "a2"),
+    ]
+    edited = store.get_doc(_key(first))
     assert edited is not None
     assert (edited.created, edited.updated) == (1_000, 2_000)
+
+
+def test_a_commit_of_several_writes_takes_consecutive_versions_or_nothing(backend):
+    # Given a tenant with one live document
+    store = backend.new_store()
+    kept = _doc_id()
+    store.commit(_put(kept, "k"), 0)
+    a, b = _doc_id(), _doc_id()
+    writes = (
+        DocWrite(_key(a), 5, Absent(), data=_data("a")),
+        DocWrite(_key(b, "todos"), 5, Absent(), data='{"x": 1}'),
+        DocWrite(_key(kept), 5, Live(1), data=_data("k2")),
+    )
+    # When three writes commit together
+    assert store.commit(Commit(writes=writes), 1) == COMMITTED
+    # Then they took versions 2, 3 and 4 in their order, and the tenant is at 4
+    assert store.read_meta().version == 4
+    assert [(d.collection, d.id, d.version) for d in store.docs_by_version(1, live_only=False)] == [
+        ("notes", a, 2),
+        ("todos", b, 3),
+        ("notes", kept, 4),
+    ]
+    # When a commit's third write is refused (its document is not at version 1 any more)
+    c = _doc_id()
+    refused = Commit(
+        writes=(
+            DocWrite(_key(c), 6, Absent(), data=_data("c")),
+            DocWrite(_key(a), 6, Live(), expires_s=DAY_SECONDS),
+            DocWrite(_key(kept), 6, Live(1), data=_data("k3")),
+        ),
+        ledger=LedgerChange(bucket=1),
+    )
+    # Then the store names the refused write, and nothing of the commit was written
+    assert store.commit(refused, 4) == CommitResult(CommitOutcome.DOC_CONDITION, refused=2)
+    assert store.read_meta() == TenantMeta(version=4)
+    assert store.get_doc(_key(c)) is None
+    a_doc = store.get_doc(_key(a))
+    assert a_doc is not None and a_doc.live
+
+
+def test_collections_keep_their_documents_apart(backend):
+    # Given the same id in two collections
+    store = backend.new_store()
+    store.commit(_put("same", "note", "notes"), 0)
+    store.commit(_put("same", "todo", "todos"), 1)
+    store.commit(_put("other", "todo2", "todos"), 2)
+    # Then each collection lists and reads its own
+    assert [_text(d.data) for d in store.live_docs("notes", None)] == ["note"]
+    assert [d.id for d in store.live_docs("todos", None)] == ["other", "same"]
+    note = store.get_doc(_key("same", "notes"))
+    todo = store.get_doc(_key("same", "todos"))
+    assert note is not None and todo is not None
+    assert (_text(note.data), _text(todo.data)) == ("note", "todo")
+    assert store.get_doc(_key("same", "settings")) is None
+    # And changes can be read for some collections only
+    only = store.docs_by_version(0, live_only=False, collections=frozenset({"todos"}))
+    assert [(d.collection, d.version) for d in only] == [("todos", 2), ("todos", 3)]
+    # And several documents are read at once, absent ones left out
+    keys = [_key("same", "notes"), _key("same", "todos"), _key("none", "notes")]
+    found = store.get_docs(keys)
+    assert set(found) == set(keys[:2])
+
+
+def test_data_round_trips_exactly(backend):
+    store = backend.new_store()
+    data = json.dumps(
+        {
+            "s": "ünïcödé ✓ 𝄞 \u0000 \n",
+            "big": 2**53,
+            "neg": -(2**53),
+            "f": 0.1,
+            "e": 1e-7,
+            "huge": 1.7976931348623157e308,
+            "z": -0.0,
+            "n": None,
+            "b": [True, False],
+            "nested": {"a": [[], {}, [1, [2, [3]]]]},
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    store.commit(Commit(writes=(DocWrite(_key("x", "todos"), 1, Absent(), data=data),)), 0)
+    stored = store.get_doc(_key("x", "todos"))
+    assert stored is not None and stored.data == data
+    assert json.loads(stored.data) == json.loads(data)
 
 
 def test_a_stale_expected_version_writes_nothing(backend):
     # Given a tenant at version 1
     store = backend.new_store()
-    store.commit(_put(_note_id()), 0)
-    late = _note_id()
+    store.commit(_put(_doc_id()), 0)
+    late = _doc_id()
     # When a write still expects version 0
     outcome = store.commit(_put(late), 0)
-    # Then it is refused as stale and neither meta nor the note changed
-    assert outcome is CommitOutcome.STALE_VERSION
+    # Then it is refused as stale and neither meta nor the document changed
+    assert outcome.outcome is CommitOutcome.STALE_VERSION
     assert store.read_meta().version == 1
-    assert store.get_note(late) is None
+    assert store.get_doc(_key(late)) is None
 
 
-def test_note_conditions(backend):
-    # Given a live note at version 1
+def test_document_conditions(backend):
+    # Given a live document at version 1
     store = backend.new_store()
-    note_id = _note_id()
-    store.commit(_put(note_id), 0)
-    # Then creating it again, editing at a stale version, or touching a missing note is refused
-    assert store.commit(_put(note_id), 1) is CommitOutcome.NOTE_CONDITION
-    assert store.commit(EditNote(note_id, "x", 1, if_version=7), 1) is (
-        CommitOutcome.NOTE_CONDITION
-    )
-    assert store.commit(EditNote(_note_id(), "x", 1), 1) is CommitOutcome.NOTE_CONDITION
+    doc_id = _doc_id()
+    store.commit(_put(doc_id), 0)
+    refused = CommitResult(CommitOutcome.DOC_CONDITION, refused=0)
+    # Then creating it again, editing at a stale version, or touching a missing one is refused
+    assert store.commit(_put(doc_id), 1) == refused
+    assert store.commit(_edit(doc_id, "x", version=7), 1) == refused
+    assert store.commit(_edit(_doc_id(), "x"), 1) == refused
     # And the refused writes did not move the counter
     assert store.read_meta().version == 1
     # While an edit at the current version passes
-    assert store.commit(EditNote(note_id, "x", 1, if_version=1), 1) is CommitOutcome.COMMITTED
+    assert store.commit(_edit(doc_id, "x", version=1), 1) == COMMITTED
 
 
-def test_a_tombstone_keeps_id_and_version_drops_text_and_can_be_recreated(backend):
-    # Given a live note
+def test_a_tombstone_keeps_id_and_version_drops_data_and_can_be_recreated(backend):
+    # Given a live document
     store = backend.new_store()
-    note_id = _note_id()
-    store.commit(_put(note_id, "secret"), 0)
+    doc_id = _doc_id()
+    store.commit(_put(doc_id, "secret"), 0)
     # When it is deleted
-    tombstone = TombstoneNote(note_id, 5_000, 99 * DAY_SECONDS, LedgerChange(bucket=99))
-    assert store.commit(tombstone, 1) is CommitOutcome.COMMITTED
-    # Then a tombstone remains: version 2, deleted, expiring, without its text
-    stored = store.get_note(note_id)
+    tombstone = _delete(doc_id, 99 * DAY_SECONDS, LedgerChange(bucket=99))
+    assert store.commit(tombstone, 1) == COMMITTED
+    # Then a tombstone remains: version 2, deleted, expiring, without its data
+    stored = store.get_doc(_key(doc_id))
     assert stored is not None
-    assert (stored.version, stored.deleted, stored.expires, stored.text) == (
+    assert (stored.version, stored.deleted, stored.expires, stored.data) == (
         2,
         True,
         99 * DAY_SECONDS,
         None,
     )
-    assert list(store.live_notes_by_id(None)) == []
+    assert list(store.live_docs("notes", None)) == []
     assert store.read_meta().tombstone_buckets == {99: 2}
     # And it cannot be edited or deleted again, nor replaced by a create that wants no
-    # note at all there, but the id can be used anew
-    assert store.commit(EditNote(note_id, "x", 1), 2) is CommitOutcome.NOTE_CONDITION
-    assert store.commit(tombstone, 2) is CommitOutcome.NOTE_CONDITION
-    fresh_only = PutNote(note_id, "again", 1_000, over_tombstone=False)
-    assert store.commit(fresh_only, 2) is CommitOutcome.NOTE_CONDITION
-    assert store.commit(_put(note_id, "again"), 2) is CommitOutcome.COMMITTED
-    recreated = store.get_note(note_id)
+    # document at all there, but the id can be used anew
+    refused = CommitResult(CommitOutcome.DOC_CONDITION, refused=0)
+    assert store.commit(_edit(doc_id, "x"), 2) == refused
+    assert store.commit(tombstone, 2) == refused
+    fresh_only = DocWrite(_key(doc_id), 1_000, Absent(over_tombstone=False), data=_data("again"))
+    assert store.commit(Commit(writes=(fresh_only,)), 2) == refused
+    assert store.commit(_put(doc_id, "again"), 2) == COMMITTED
+    recreated = store.get_doc(_key(doc_id))
     assert recreated is not None
-    assert (recreated.deleted, recreated.expires, recreated.text) == (False, None, "again")
+    assert (recreated.deleted, recreated.expires, _text(recreated.data)) == (False, None, "again")
 
 
 def test_the_ledger_folds_begun_days_into_the_floor(backend):
     # Given tombstones in buckets 10 and 11
     store = backend.new_store()
-    ids = [_note_id() for _ in range(3)]
-    for version, note_id in enumerate(ids):
-        store.commit(_put(note_id), version)
-    store.commit(TombstoneNote(ids[0], 1, 10 * DAY_SECONDS, LedgerChange(bucket=10)), 3)
-    store.commit(TombstoneNote(ids[1], 1, 11 * DAY_SECONDS, LedgerChange(bucket=11)), 4)
+    ids = [_doc_id() for _ in range(3)]
+    for version, doc_id in enumerate(ids):
+        store.commit(_put(doc_id), version)
+    store.commit(_delete(ids[0], 10 * DAY_SECONDS, LedgerChange(bucket=10)), 3)
+    store.commit(_delete(ids[1], 11 * DAY_SECONDS, LedgerChange(bucket=11)), 4)
     # When a later deletion folds bucket 10 into the floor
     fold = LedgerChange(bucket=12, floor=4, folded=(10,))
-    store.commit(TombstoneNote(ids[2], 1, 12 * DAY_SECONDS, fold), 5)
+    store.commit(_delete(ids[2], 12 * DAY_SECONDS, fold), 5)
     # Then meta holds the floor and the remaining buckets
     meta = store.read_meta()
     assert (meta.version, meta.tombstone_floor, dict(meta.tombstone_buckets)) == (
@@ -279,32 +405,32 @@ def test_the_ledger_folds_begun_days_into_the_floor(backend):
     )
 
 
-def test_live_notes_by_id_resumes_after_an_id(backend):
-    # Given five notes, one of them deleted
+def test_live_docs_resumes_after_an_id(backend):
+    # Given five documents, one of them deleted
     store = backend.new_store()
-    ids = sorted(_note_id() for _ in range(5))
-    for version, note_id in enumerate(ids):
-        store.commit(_put(note_id), version)
-    store.commit(TombstoneNote(ids[2], 1, DAY_SECONDS, LedgerChange(bucket=1)), 5)
+    ids = sorted(_doc_id() for _ in range(5))
+    for version, doc_id in enumerate(ids):
+        store.commit(_put(doc_id), version)
+    store.commit(_delete(ids[2], DAY_SECONDS, LedgerChange(bucket=1)), 5)
     # When listing from the start and after the second id
-    # Then live notes come in id order, tombstones skipped
-    assert [n.id for n in store.live_notes_by_id(None)] == [ids[0], ids[1], ids[3], ids[4]]
-    assert [n.id for n in store.live_notes_by_id(ids[1])] == [ids[3], ids[4]]
+    # Then live documents come in id order, tombstones skipped
+    assert [d.id for d in store.live_docs("notes", None)] == [ids[0], ids[1], ids[3], ids[4]]
+    assert [d.id for d in store.live_docs("notes", ids[1])] == [ids[3], ids[4]]
 
 
 def test_purge_leaves_nothing(backend):
-    # Given a tenant with notes and a tombstone
+    # Given a tenant with documents and a tombstone
     store = backend.new_store()
-    ids = [_note_id() for _ in range(3)]
-    for version, note_id in enumerate(ids):
-        store.commit(_put(note_id), version)
-    store.commit(TombstoneNote(ids[0], 1, DAY_SECONDS, LedgerChange(bucket=1)), 3)
+    ids = [_doc_id() for _ in range(3)]
+    for version, doc_id in enumerate(ids):
+        store.commit(_put(doc_id), version)
+    store.commit(_delete(ids[0], DAY_SECONDS, LedgerChange(bucket=1)), 3)
     # When it is purged
     assert store.purge() == 4
     # Then it has no meta and no items
     with pytest.raises(TenantGoneError):
         store.read_meta()
-    assert list(store.notes_by_version(0, live_only=False)) == []
+    assert list(store.docs_by_version(0, live_only=False)) == []
 
 
 # ---- concurrency ----
@@ -325,39 +451,39 @@ class InterleavedStore:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
 
-    def commit(self, write: NoteWrite, expected_version: int) -> CommitOutcome:
+    def commit(self, commit: Commit, expected_version: int) -> CommitResult:
         if self._other_writer is not None:
             other, self._other_writer = self._other_writer, None
             other()
-        outcome = self._store.commit(write, expected_version)
-        self.outcomes.append(outcome)
-        return outcome
+        result = self._store.commit(commit, expected_version)
+        self.outcomes.append(result.outcome)
+        return result
 
 
 def test_a_writer_that_loses_the_race_retries_on_the_next_version(backend):
     # Given writer A that read meta at version 0, and writer B that commits before A does
     store = backend.new_store()
-    a_id, b_id = _note_id(), _note_id()
+    a_id, b_id = _doc_id(), _doc_id()
 
     def writer_b() -> None:
-        assert store.commit(_put(b_id, "b"), 0) is CommitOutcome.COMMITTED
+        assert store.commit(_put(b_id, "b"), 0) == COMMITTED
 
     interleaved = InterleavedStore(store, writer_b)
     # When A commits through the retry loop
     committed = commit_next_version(
-        interleaved, lambda meta: _put(a_id, "a"), lambda write: None, pause=lambda n: None
+        interleaved, lambda meta: _put(a_id, "a"), lambda c, i: None, pause=lambda n: None
     )
     # Then A's first attempt was refused as stale and its retry took version 2
     assert interleaved.outcomes == [CommitOutcome.STALE_VERSION, CommitOutcome.COMMITTED]
     assert committed.version == 2
-    versions = {n.id: n.version for n in store.notes_by_version(0, live_only=False)}
+    versions = {d.id: d.version for d in store.docs_by_version(0, live_only=False)}
     assert versions == {b_id: 1, a_id: 2}
 
 
 def test_concurrent_writers_get_unique_gap_free_versions_in_commit_order(backend):
     if not backend.serialises_concurrent_transactions:
         pytest.skip("moto does not always serialise concurrent conditional transactions")
-    # Given one tenant and 20 writers, each creating 3 notes at the same time
+    # Given one tenant and 20 writers, each creating 3 documents at the same time
     store = backend.new_store()
     writers, per_writer = 20, 3
     start = threading.Barrier(writers)
@@ -369,20 +495,20 @@ def test_concurrent_writers_get_unique_gap_free_versions_in_commit_order(backend
         try:
             start.wait(timeout=30)
             for _ in range(per_writer):
-                note_id = _note_id()
-                write = _put(note_id)
+                doc_id = _doc_id()
+                commit = _put(doc_id)
                 began = time.monotonic()
                 committed = commit_next_version(
                     store,
-                    lambda meta, write=write: write,  # type: ignore[misc]
-                    lambda write: None,
+                    lambda meta, commit=commit: commit,  # type: ignore[misc]
+                    lambda c, i: None,
                     pause=lambda attempt: time.sleep(
                         random.uniform(0, 0.002 * 2 ** min(attempt, 5))
                     ),
                 )
                 ended = time.monotonic()
                 with lock:
-                    results.append((committed.version, began, ended, note_id))
+                    results.append((committed.version, began, ended, doc_id))
         except BaseException as error:
             errors.append(error)
 
@@ -396,9 +522,9 @@ def test_concurrent_writers_get_unique_gap_free_versions_in_commit_order(backend
     versions = sorted(version for version, *_ in results)
     assert versions == list(range(1, writers * per_writer + 1))
     assert store.read_meta().version == writers * per_writer
-    # And each note is stored with the version its writer was told
-    stored = {n.id: n.version for n in store.notes_by_version(0, live_only=False)}
-    assert stored == {note_id: version for version, _, _, note_id in results}
+    # And each document is stored with the version its writer was told
+    stored = {d.id: d.version for d in store.docs_by_version(0, live_only=False)}
+    assert stored == {doc_id: version for version, _, _, doc_id in results}
     # And a write that finished before another began has the lower version (commit order)
     for v1, _, ended1, _ in results:
         for v2, began2, _, _ in results:
@@ -409,12 +535,13 @@ def test_concurrent_writers_get_unique_gap_free_versions_in_commit_order(backend
 # ---- sync over the store ----
 
 
-def _replay(changes_items: list[Any], state: dict[str, Any]) -> None:
+def _replay(changes_items: list[Any], state: dict[Any, Any]) -> None:
     for item in changes_items:
+        key = (item["collection"], item["id"])
         if item.get("deleted"):
-            state.pop(item["id"], None)
+            state.pop(key, None)
         else:
-            state[item["id"]] = item
+            state[key] = item
 
 
 def _pull(
@@ -422,10 +549,12 @@ def _pull(
     clock: FakeClock,
     since: int | None,
     limit: int,
-    held: dict[str, Any] | None = None,
-) -> tuple[dict[str, Any], int]:
+    *,
+    held: dict[Any, Any] | None = None,
+    collections: frozenset[str] | None = None,
+) -> tuple[dict[Any, Any], int]:
     """A client holding `held` at cursor `since`, catching up in parts of `limit`."""
-    state: dict[str, Any] = dict(held or {})
+    state: dict[Any, Any] = dict(held or {})
     snapshot_started: int | None = None
     cursor = since
     for _ in range(10_000):
@@ -436,6 +565,7 @@ def _pull(
             tombstone_days=TOMBSTONE_DAYS,
             limit=limit,
             snapshot_started_ms=snapshot_started,
+            collections=collections,
         )
         changes = page.changes
         if changes.snapshot:
@@ -449,54 +579,72 @@ def _pull(
     raise AssertionError("sync did not finish")
 
 
-def test_sync_after_1000_writes_with_300_deletes_returns_exactly_the_live_notes(backend):
-    # Given 500 creates, 200 edits and 300 deletes, with a client that synced half-way
-    # (a tenth of that on moto: see Backend.write_scale)
+def _live(store: TenantStore, collection: str) -> dict[Any, tuple[Any, int]]:
+    return {
+        (collection, d.id): (json.loads(d.data or "{}"), d.version)
+        for d in store.live_docs(collection, None)
+    }
+
+
+def _held(state: dict[Any, Any]) -> dict[Any, tuple[Any, int]]:
+    return {key: (item["data"], item["version"]) for key, item in state.items()}
+
+
+def test_sync_after_1000_writes_with_300_deletes_returns_exactly_the_live_documents(backend):
+    # Given 500 creates (two collections), 200 edits and 300 deletes, with a client that
+    # synced half-way (a tenth of that on moto: see Backend.write_scale)
     store = backend.new_store()
     clock = FakeClock()
-    notes = _notes(store, clock)
+    documents, _ = _services(store, clock)
     tenant = store.tenant_id
     rng = random.Random(7)
     creates, edits, deletes = (count // backend.write_scale for count in (500, 200, 300))
-    ids: list[str] = []
+    keys: list[tuple[str, str]] = []
     for index in range(creates):
-        ids.append(notes.create(tenant, CreateNoteRequest(text=f"n{index}"), None).id)
+        collection = "todos" if index % 3 == 0 else "notes"
+        doc = documents.create(tenant, collection, {"text": f"n{index}"})
+        keys.append((collection, doc.id))
         if index == creates // 2:
             midway_state, midway_cursor = _pull(store, clock, 0, 1000)
-    for note_id in rng.sample(ids, edits):
-        notes.update(tenant, note_id, UpdateNoteRequest(text=f"edited {note_id}"), None)
-    deleted = set(rng.sample(ids, deletes))
-    for note_id in deleted:
-        notes.delete(tenant, note_id, None)
+    for collection, doc_id in rng.sample(keys, edits):
+        documents.patch(tenant, collection, doc_id, {"text": f"edited {doc_id}", "n": 1})
+    deleted = set(rng.sample(keys, deletes))
+    for collection, doc_id in deleted:
+        documents.delete(tenant, collection, doc_id)
     total = creates + edits + deletes
     assert store.read_meta().version == total
-    expected = {n.id: n for n in store.live_notes_by_id(None)}
-    assert set(expected) == set(ids) - deleted
+    expected = {**_live(store, "notes"), **_live(store, "todos")}
+    assert set(expected) == set(keys) - deleted
     # When a new client takes a snapshot, an old client catches up from version 0 in
-    # small parts, and the half-way client catches up from its cursor
+    # small parts, the half-way client catches up from its cursor, and a client that
+    # follows only todos catches up from 0
     snapshot = changes_since(store, None, now_ms=int(clock.now() * 1000), tombstone_days=7)
     from_zero, zero_cursor = _pull(store, clock, 0, 37)
-    midway_state, _ = _pull(store, clock, midway_cursor, 50, midway_state)
-    # Then each of them holds exactly the live notes, in their latest state
-    live = {note_id: (n.text, n.version) for note_id, n in expected.items()}
+    midway_state, _ = _pull(store, clock, midway_cursor, 50, held=midway_state)
+    todos, todos_cursor = _pull(store, clock, 0, 29, collections=frozenset({"todos"}))
+    # Then each of them holds exactly the live documents (of what it follows), latest state
+    snapshot_state: dict[Any, Any] = {}
+    _replay(snapshot.changes.items, snapshot_state)
     assert snapshot.changes.snapshot
-    assert {i["id"]: (i["text"], i["version"]) for i in snapshot.changes.items} == live
-    assert {i: (n["text"], n["version"]) for i, n in from_zero.items()} == live
+    assert _held(snapshot_state) == expected
+    assert _held(from_zero) == expected
     assert zero_cursor == total
-    assert {i: (n["text"], n["version"]) for i, n in midway_state.items()} == live
+    assert _held(midway_state) == expected
+    assert _held(todos) == _live(store, "todos")
+    assert todos_cursor == total
 
 
 def test_expired_tombstones_turn_a_stale_cursor_into_a_snapshot(backend):
-    # Given three notes, a client at their version, then one deletion
+    # Given three documents, a client at their version, then one deletion
     store = backend.new_store()
     clock = FakeClock()
-    notes = _notes(store, clock)
+    documents, feed = _services(store, clock)
     tenant = store.tenant_id
-    ids = [notes.create(tenant, CreateNoteRequest(text=str(i)), None).id for i in range(3)]
+    ids = [documents.create(tenant, "notes", {"text": str(i)}).id for i in range(3)]
     client_cursor = store.read_meta().version
-    notes.delete(tenant, ids[0], None)
+    documents.delete(tenant, "notes", ids[0])
     # When the client syncs within the tombstone lifetime
-    fresh = notes.changes_since(tenant, client_cursor)
+    fresh = feed.changes_since(tenant, client_cursor)
     # Then it gets the deletion as a change
     assert (fresh.snapshot, fresh.from_, fresh.to) == (False, 3, 4)
     assert [(i["id"], i.get("deleted")) for i in fresh.items] == [(ids[0], True)]
@@ -504,28 +652,28 @@ def test_expired_tombstones_turn_a_stale_cursor_into_a_snapshot(backend):
     clock.advance(TOMBSTONE_DAYS * DAY_SECONDS + 1)
     if isinstance(store, InMemoryTenantStore):
         store.expire(int(clock.now()))
-    late = notes.changes_since(tenant, client_cursor)
-    # Then the client gets a snapshot of the live notes instead
+    late = feed.changes_since(tenant, client_cursor)
+    # Then the client gets a snapshot of the live documents instead
     assert late.snapshot
     assert sorted(i["id"] for i in late.items) == sorted(ids[1:])
     assert late.to == 4
     # And a client already past the deletion still gets plain changes
-    assert not notes.changes_since(tenant, 4).snapshot
+    assert not feed.changes_since(tenant, 4).snapshot
 
 
 def test_a_limited_snapshot_below_the_horizon_still_finishes(backend):
-    # Given 30 notes, then a deletion whose tombstone has expired (horizon above most notes)
+    # Given 30 documents, then a deletion whose tombstone has expired (horizon above most)
     store = backend.new_store()
     clock = FakeClock()
-    notes = _notes(store, clock)
+    documents, _ = _services(store, clock)
     tenant = store.tenant_id
-    ids = [notes.create(tenant, CreateNoteRequest(text=str(i)), None).id for i in range(30)]
-    notes.delete(tenant, ids[-1], None)
+    ids = [documents.create(tenant, "notes", {"text": str(i)}).id for i in range(30)]
+    documents.delete(tenant, "notes", ids[-1])
     clock.advance(TOMBSTONE_DAYS * DAY_SECONDS + 1)
-    notes.create(tenant, CreateNoteRequest(text="late"), None)
+    documents.create(tenant, "notes", {"text": "late"})
     # When a new client pulls in parts of 4 (each continuation is below the horizon)
     state, cursor = _pull(store, clock, None, 4)
-    # Then it ends with every live note instead of restarting the snapshot forever
+    # Then it ends with every live document instead of restarting the snapshot forever
     assert cursor == 32
-    assert sorted(state) == sorted({n.id for n in store.live_notes_by_id(None)})
+    assert sorted(state) == sorted(("notes", d.id) for d in store.live_docs("notes", None))
     assert len(state) == 30

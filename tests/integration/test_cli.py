@@ -199,7 +199,7 @@ def test_watch_shows_changes_live_and_the_connection_state(local_stack, tmp_path
         )
         assert status == 201
         change = read_until(lambda e: e["event"] == "change" and bool(e["upserted"]))
-        assert change["upserted"][0]["text"] == "seen live"
+        assert change["upserted"][0]["data"] == {"text": "seen live"}
     finally:
         watcher.terminate()
         watcher.wait(10)

@@ -21,7 +21,10 @@ import requests
 import schemathesis
 
 from app import app
+from chalicelib.api.openapi_collections import with_collections
 from chalicelib.api.openapi_document import openapi_document
+from chalicelib.services import declared_collections
+from chalicelib.settings import Settings
 from tests.integration.runtime_process import PROJECT_DIR, RuntimeProcess, start_runtime
 
 # Cases per operation in the fuzzing phase (the coverage phase adds its own boundary cases).
@@ -92,10 +95,15 @@ class FuzzUser:
         self.token = str(reply.json()["token"])
 
 
+def served_document(api_url: str) -> dict[str, Any]:
+    """What /openapi.json serves: the app's routes and the collections it declares."""
+    return with_collections(openapi_document(app.routes, api_url), declared_collections(Settings()))
+
+
 # The document /openapi.json serves (test_openapi_is_served_by_the_runtime checks that it
 # is this one), loaded at collection so each operation is a test of its own.
 schema = schemathesis.openapi.from_dict(
-    openapi_document(app.routes, "/api"), config=schemathesis.Config.from_dict(CONFIG)
+    served_document("/api"), config=schemathesis.Config.from_dict(CONFIG)
 )
 
 
@@ -116,7 +124,7 @@ def test_openapi_is_served_by_the_runtime(runtime: RuntimeProcess) -> None:
     status, served = runtime.get_json("/openapi.json")
     # Then it is the document of the app's routes, with the runtime's API URL as server
     assert status == 200
-    assert served == openapi_document(app.routes, runtime.api_url)
+    assert served == served_document(runtime.api_url)
     assert served["servers"] == [{"url": runtime.api_url}]
 
 

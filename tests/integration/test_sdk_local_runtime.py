@@ -159,7 +159,7 @@ def test_resumes_after_a_restart_from_the_state_folder_without_a_snapshot(
         assert live.wait_for(lambda s: local_notes(s) == server_notes(writer), WAIT)
     # Then it caught up with only the missing range: no snapshot
     assert changes and not any(change.snapshot for change in changes)
-    assert {note.text for change in changes for note in change.upserted} == {
+    assert {doc.data["text"] for change in changes for doc in change.upserted} == {
         "new while away",
         "changed while away",
     }
@@ -202,4 +202,4 @@ def test_another_user_sees_none_of_it(local_stack, ann, tmp_path):
         mine = bob.notes.create("bob's own")
         assert bobs.wait_for(lambda s: len(s.notes()) == 1, WAIT)
     assert [note.id for note in bobs.notes()] == [mine.id]
-    assert all("ann" not in note.text for change in seen for note in change.upserted)
+    assert all("ann" not in doc.data["text"] for change in seen for doc in change.upserted)

@@ -35,8 +35,8 @@ from userdb.sync import (
     ChangeSet,
     Connect,
     Disconnect,
+    DocsChanged,
     Effect,
-    NotesChanged,
     SaveState,
     Send,
     ServerErrorReceived,
@@ -119,7 +119,11 @@ class FleetClient:
         return self.engine.connection_id
 
     def notes(self) -> Notes:
-        return {i: (n.text, n.version) for i, n in self.engine.state.notes.items()}
+        return {
+            doc.id: (str(doc.data.get("text")), doc.version)
+            for doc in self.engine.state.docs.values()
+            if doc.collection == "notes"
+        }
 
     def holds(self, version: int, notes: Notes) -> bool:
         return self.cursor == version and self.notes() == notes
@@ -197,7 +201,7 @@ class FleetClient:
                 if self._ws is not None and effect.reason != "stopped":
                     self.seen.closes[effect.reason] += 1  # the engine gave up on the socket
                 await self._close(graceful=effect.reason == "stopped")
-            elif isinstance(effect, NotesChanged):
+            elif isinstance(effect, DocsChanged):
                 self._record(effect.changes)
             elif isinstance(effect, ServerErrorReceived):
                 self.seen.server_errors[effect.code] += 1
@@ -273,7 +277,7 @@ class FleetClient:
             return
         if changes.snapshot:
             self.seen.snapshots_applied += 1
-            fresh = {n.id: n.version for n in changes.upserted}
+            fresh = {n.id: n.version for n in changes.upserted}  # notes only: ids are unique
             for note_id, version in fresh.items():
                 if self._held.get(note_id) != version:
                     self.seen.applied[(note_id, version)] += 1
@@ -282,7 +286,7 @@ class FleetClient:
             for note in changes.upserted:
                 self.seen.applied[(note.id, note.version)] += 1
                 self._held[note.id] = note.version
-            for note_id in changes.deleted:
+            for _, note_id in changes.deleted:
                 self.seen.removed[note_id] += 1
                 self._held.pop(note_id, None)
         before, after = self._cursor, changes.cursor

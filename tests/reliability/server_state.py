@@ -20,7 +20,7 @@ def synced_state(user: RestUser) -> tuple[int, Notes]:
             if item.get("deleted"):
                 notes.pop(item["id"], None)
             else:
-                notes[item["id"]] = (item["text"], int(item["version"]))
+                notes[item["id"]] = (item["data"]["text"], int(item["version"]))
         if not page["more"]:
             return int(page["to"]), notes
         params = {"limit": 500, "cursor": page["cursor"]}

@@ -166,7 +166,9 @@ class NoteWriter:
                 else:
                     self.log.unknown += 1
             return Retry()
-        except requests.Timeout:
+        except (requests.Timeout, requests.exceptions.ChunkedEncodingError):
+            # No answer in time, or the answer's body cut off (the server stopped while
+            # sending it): stored or not, nobody knows.
             with self.log._lock:
                 self.log.unknown += 1
             return Retry()

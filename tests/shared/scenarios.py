@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from tests.fakes import FakeClock
-from userdb.models import Note
+from userdb.models import Doc, Note
 from userdb.sync import Send, SyncEngine, SyncState
 
 SCENARIOS_FILE = Path(__file__).with_name("sync_scenarios.json")
@@ -20,10 +20,12 @@ def load_scenarios() -> list[dict[str, Any]]:
 def run_in_python(scenario: dict[str, Any]) -> dict[str, Any]:
     """Play a scenario's steps on the SDK's engine; the same outcome shape as the JS runner."""
     clock = FakeClock(start=1000.0)
-    notes = {item["id"]: Note.from_json(item) for item in scenario.get("notes", [])}
+    # Items of either shape: a document, or a note as servers before collections sent it.
+    held = [Doc.from_json(item) for item in scenario.get("notes", [])]
+    docs = {doc.key: doc for doc in held}
     jitter = float(scenario.get("jitter", 0.5))
     engine = SyncEngine(
-        SyncState("client", scenario.get("cursor"), notes), clock=clock.now, random=lambda: jitter
+        SyncState("client", scenario.get("cursor"), docs), clock=clock.now, random=lambda: jitter
     )
     sent: list[dict[str, Any]] = []
     for step in scenario["steps"]:
@@ -42,9 +44,9 @@ def run_in_python(scenario: dict[str, Any]) -> dict[str, Any]:
         elif name == "connectFailed":
             effects = engine.on_connect_failed(args[0], args[1] if len(args) > 1 else None)
         elif name == "applyLocal":
-            effects = engine.apply_local(Note.from_json(args[0]))
+            effects = engine.apply_local(Doc.from_json(args[0]))
         elif name == "forgetLocal":
-            effects = engine.forget_local(args[0])
+            effects = engine.forget_local(("notes", args[0]))
         elif name == "stop":
             effects = engine.stop()
         else:
@@ -53,7 +55,11 @@ def run_in_python(scenario: dict[str, Any]) -> dict[str, Any]:
     return {
         "sent": sent,
         "cursor": engine.state.cursor,
-        "notes": {note.id: note.text for note in engine.state.notes.values()},
+        "notes": {
+            doc.id: Note.from_doc(doc).text
+            for doc in engine.state.docs.values()
+            if doc.collection == "notes"
+        },
         "state": str(engine.status.state),
         "running": engine.running,
     }

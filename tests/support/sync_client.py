@@ -284,7 +284,7 @@ class SyncClient:
     def notes(self) -> dict[str, tuple[str, int]]:
         """The notes as the client holds them: id -> (text, version)."""
         with self._changed:
-            return {i: (n["text"], int(n["version"])) for i, n in self.state.notes.items()}
+            return {i: (n["data"]["text"], int(n["version"])) for i, n in self.state.notes.items()}
 
     def messages(self, kind: str | None = None) -> list[Received]:
         with self._changed:

@@ -8,18 +8,22 @@ import json
 import pytest
 
 from userdb import cli, errors
-from userdb.models import Note
+from userdb.models import Doc, Note
 from userdb.sync import ChangeSet, ConnectionState, Status
+from userdb.watch_view import WatchView
 
-ADDED = Note(id="note_aaaaaaaaaaaaaaaa", text="buy milk", created=1, updated=1, version=3)
-EDITED = Note(id="note_bbbbbbbbbbbbbbbb", text="call\nBob", created=1, updated=2, version=4)
+ADDED = Note(id="note_aaaaaaaaaaaaaaaa", text="buy milk", created=1, updated=1, version=3).to_doc()
+EDITED = Note(
+    id="note_bbbbbbbbbbbbbbbb", text="call\nBob", created=1, updated=2, version=4
+).to_doc()
+GONE = ("notes", "note_cccccccccccccccc")
 
 
 def test_watch_prints_changes_and_each_state_as_lines_when_piped():
     out = io.StringIO()
-    view = cli.WatchView(out, as_json=False, tty=False)
+    view = WatchView(out, as_json=False, tty=False)
     view.state(Status(ConnectionState.CONNECTING))
-    view.change(ChangeSet(False, (ADDED, EDITED), ("note_cccccccccccccccc",), 4), total=2)
+    view.change(ChangeSet(False, (ADDED, EDITED), (GONE,), 4), total=2)
     view.state(Status(ConnectionState.RECONNECTING, "connection lost", retry_in=3.6, cursor=4))
     lines = out.getvalue().splitlines()
     assert lines[0] == "◌ connecting"
@@ -31,40 +35,53 @@ def test_watch_prints_changes_and_each_state_as_lines_when_piped():
 
 def test_watch_keeps_one_status_line_at_the_bottom_of_a_terminal():
     out = io.StringIO()
-    view = cli.WatchView(out, as_json=False, tty=True)
+    view = WatchView(out, as_json=False, tty=True)
     view.count = 1
     view.state(Status(ConnectionState.LIVE, cursor=9))
     view.draw_status()  # unchanged: nothing written
     view.change(ChangeSet(False, (ADDED,), (), 10), total=3)
     text = out.getvalue()
     # the status line is drawn, erased before the change line, and drawn again, up to date
-    assert text.startswith("\r\x1b[2K● live · 1 note · version 9\r\x1b[2K[")
-    assert text.endswith("\r\x1b[2K● live · 3 notes · version 10")
+    assert text.startswith("\r\x1b[2K● live · 1 document · version 9\r\x1b[2K[")
+    assert text.endswith("\r\x1b[2K● live · 3 documents · version 10")
     assert text.count("version 9") == 1
 
 
 def test_watch_lists_the_notes_of_a_snapshot_newest_first():
     out = io.StringIO()
-    view = cli.WatchView(out, as_json=False, tty=False)
-    view.notes([], cursor=None)
+    view = WatchView(out, as_json=False, tty=False)
+    view.docs([], cursor=None)
     view.change(ChangeSet(True, (ADDED, EDITED), (), 4), total=2)
     lines = out.getvalue().splitlines()
     assert lines[0] == "(nothing cached yet: syncing…)"
-    assert lines[1].endswith("synced: 2 notes (version 4)")
+    assert lines[1].endswith("synced: 2 documents (version 4)")
     assert lines[2].startswith("  note_bbbbbbbbbbbbbbbb") and "call Bob" in lines[2]
     assert lines[3].startswith("  note_aaaaaaaaaaaaaaaa")
 
 
 def test_watch_json_is_one_event_per_line():
     out = io.StringIO()
-    view = cli.WatchView(out, as_json=True, tty=True)
-    view.notes([ADDED])
+    view = WatchView(out, as_json=True, tty=True)
+    view.docs([ADDED])
     view.state(Status(ConnectionState.LIVE, cursor=3))
-    view.change(ChangeSet(True, (ADDED,), ("note_old",), 3), total=1)
+    view.change(ChangeSet(True, (ADDED,), (("notes", "note_old"),), 3), total=1)
     events = [json.loads(line) for line in out.getvalue().splitlines()]
-    assert [e["event"] for e in events] == ["notes", "status", "change"]
+    assert [e["event"] for e in events] == ["docs", "status", "change"]
     assert events[1]["state"] == "live"
-    assert events[2]["snapshot"] is True and events[2]["deleted"] == ["note_old"]
+    assert events[2]["snapshot"] is True
+    assert events[2]["deleted"] == [{"collection": "notes", "id": "note_old"}]
+    assert events[2]["upserted"][0]["data"] == {"text": "buy milk"}
+
+
+def test_watch_names_collections_when_it_shows_several_and_shows_data_as_json():
+    out = io.StringIO()
+    view = WatchView(out, as_json=False, tty=False, with_collection=True)
+    todo = Doc("todos", "t1", {"title": "milk", "done": False}, 5, 5, 5)
+    view.change(ChangeSet(False, (todo, ADDED), (("todos", "t0"),), 5), total=2)
+    lines = out.getvalue().splitlines()
+    assert lines[0].endswith('+ todos/t1  {"title":"milk","done":false}')
+    assert lines[1].endswith("+ notes/note_aaaaaaaaaaaaaaaa  buy milk")
+    assert lines[2].endswith("- todos/t0")
 
 
 @pytest.mark.parametrize(

@@ -65,8 +65,13 @@ def test_operations_carry_auth_parameters_and_error_replies(document):
         ("note_id", "path"),
         ("If-Match", "header"),
     ]
-    assert update["parameters"][0]["schema"]["pattern"] == "^note_[a-z0-9]{16}$"
-    assert [p["name"] for p in paths["/sync"]["get"]["parameters"]] == ["since", "limit", "cursor"]
+    assert update["parameters"][0]["schema"]["pattern"] == "^[A-Za-z0-9_-]{1,128}$"
+    assert [p["name"] for p in paths["/sync"]["get"]["parameters"]] == [
+        "since",
+        "limit",
+        "cursor",
+        "collections",
+    ]
     # And each error status lists its codes, with the error model
     assert "`version_mismatch`" in update["responses"]["412"]["description"]
     assert update["responses"]["412"]["content"]["application/json"]["schema"] == {

@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.fakes import FakeClock
-from userdb.models import Note
+from userdb.models import Doc
 from userdb.sync import (
     Connect,
     ConnectionState,
     Disconnect,
-    NotesChanged,
+    DocsChanged,
     SaveState,
     Send,
     ServerErrorReceived,
@@ -27,23 +27,26 @@ from userdb.sync import (
     SyncState,
     SyncTimings,
     backoff_delay,
+    followed,
 )
 
 CLIENT = str(uuid.uuid4())
 
 
 def note(note_id: str, version: int, text: str | None = None) -> dict[str, Any]:
+    """A document of the notes collection, as `changes` carries it."""
     return {
+        "collection": "notes",
         "id": note_id,
-        "text": text if text is not None else f"{note_id} v{version}",
+        "data": {"text": text if text is not None else f"{note_id} v{version}"},
         "created": 1,
         "updated": version,
         "version": version,
     }
 
 
-def gone(note_id: str, version: int) -> dict[str, Any]:
-    return {"id": note_id, "version": version, "deleted": True}
+def gone(note_id: str, version: int, collection: str = "notes") -> dict[str, Any]:
+    return {"collection": collection, "id": note_id, "version": version, "deleted": True}
 
 
 def changes(frm: int, to: int, items: list[dict[str, Any]], **extra: Any) -> str:
@@ -65,14 +68,16 @@ class Harness:
         notes: list[dict[str, Any]] | None = None,
         jitter: float = 0.5,
         timings: SyncTimings | None = None,
+        collections: list[str] | None = None,
     ) -> None:
         self.clock = FakeClock(start=1000.0)
-        held = {item["id"]: Note.from_json(item) for item in notes or []}
+        held = {(i["collection"], i["id"]): Doc.from_json(i) for i in notes or []}
         self.engine = SyncEngine(
-            SyncState(CLIENT, cursor, held),
+            SyncState(CLIENT, cursor, held, followed(collections)),
             clock=self.clock.now,
             random=lambda: jitter,
             timings=timings,
+            collections=collections,
         )
         self.effects: list[Any] = []
 
@@ -105,7 +110,11 @@ class Harness:
 
     @property
     def notes(self) -> dict[str, str]:
-        return {n.id: n.text for n in self.engine.state.notes.values()}
+        return {
+            doc.id: doc.data["text"]
+            for doc in self.engine.state.docs.values()
+            if doc.collection == "notes"
+        }
 
 
 def sent(effects: list[Any]) -> list[dict[str, Any]]:
@@ -142,8 +151,8 @@ def test_a_new_client_says_hello_with_null_and_a_snapshot_replaces_everything():
     # Then the notes are exactly the snapshot's, the cursor is its `to`
     assert h.notes == {"note_a": "note_a v2", "note_b": "note_b v5"}
     assert h.engine.state.cursor == 5
-    change = next(e.changes for e in effects if isinstance(e, NotesChanged))
-    assert change.snapshot and change.deleted == ("note_stale",)
+    change = next(e.changes for e in effects if isinstance(e, DocsChanged))
+    assert change.snapshot and change.deleted == (("notes", "note_stale"),)
     # And the state is saved before the cumulative ack goes out
     kinds = [type(e) for e in effects if isinstance(e, SaveState | Send)]
     assert kinds == [SaveState, Send]
@@ -468,12 +477,12 @@ def test_stop_closes_saves_and_ignores_later_socket_events():
 def test_a_local_write_shows_at_once_and_the_server_echo_changes_nothing():
     h = Harness(cursor=1)
     h.go_live(server_version=1)
-    h.step(h.engine.apply_local(Note.from_json(note("note_a", 2, "mine"))))
+    h.step(h.engine.apply_local(Doc.from_json(note("note_a", 2, "mine"))))
     assert h.notes == {"note_a": "mine"}
     echo = h.receive(changes(1, 2, [note("note_a", 2, "mine")]))
-    change = next(e.changes for e in echo if isinstance(e, NotesChanged))
+    change = next(e.changes for e in echo if isinstance(e, DocsChanged))
     assert change.upserted == () and h.engine.state.cursor == 2
-    h.step(h.engine.forget_local("note_a"))
+    h.step(h.engine.forget_local(("notes", "note_a")))
     assert h.notes == {}
 
 
@@ -510,7 +519,7 @@ class ModelServer:
         return parts
 
     def live_texts(self) -> dict[str, str]:
-        return {k: v["text"] for k, v in self.latest.items() if not v.get("deleted")}
+        return {k: v["data"]["text"] for k, v in self.latest.items() if not v.get("deleted")}
 
 
 @settings(max_examples=150, deadline=None)
@@ -569,3 +578,66 @@ def test_any_reordering_duplication_or_loss_converges_to_the_server_state(
                 inbox.extend(server.changes_since(message["version"], 2))
     assert h.engine.state.cursor == server.version
     assert h.notes == server.live_texts()
+
+
+# ---------------------------------------------------------------- collections
+
+
+def _todo(doc_id: str, version: int) -> dict[str, Any]:
+    return {
+        "collection": "todos",
+        "id": doc_id,
+        "data": {"title": doc_id, "done": False},
+        "created": 1,
+        "updated": version,
+        "version": version,
+    }
+
+
+def test_a_client_that_follows_some_collections_names_them_in_hello_and_sync():
+    h = Harness(cursor=3, collections=["todos", "notes", "todos"])
+    h.step(h.engine.start())
+    assert sent(h.step(h.engine.on_open())) == [
+        {"action": "hello", "since": 3, "collections": ["notes", "todos"]}
+    ]
+    h.receive(welcome(9))
+    h.step(h.engine.request_sync())
+    assert actions(h.effects, "sync") == [
+        {"action": "sync", "since": 3, "collections": ["notes", "todos"]}
+    ]
+
+
+def test_a_client_of_all_collections_names_none():
+    h = Harness(cursor=3)
+    h.step(h.engine.start())
+    assert sent(h.step(h.engine.on_open())) == [{"action": "hello", "since": 3}]
+
+
+def test_following_other_collections_than_the_state_starts_over():
+    # Given a state synced for all collections, at cursor 7 with a note
+    state = SyncState(CLIENT, 7, {("notes", "n"): Doc.from_json(note("n", 7))})
+    # When an engine is made to follow todos only
+    engine = SyncEngine(state, clock=lambda: 0.0, collections=["todos"])
+    # Then it holds nothing and resumes from nothing (a snapshot of todos follows)
+    assert (state.cursor, state.docs, state.collections) == (None, {}, ("todos",))
+    engine.start()
+    assert sent(engine.on_open()) == [{"action": "hello", "since": None, "collections": ["todos"]}]
+
+
+def test_documents_of_other_collections_are_kept_apart_and_unfollowed_ones_ignored():
+    h = Harness(cursor=0, collections=["todos"])
+    h.go_live(0)
+    h.receive(changes(0, 3, [note("same", 1), _todo("same", 2), _todo("t2", 3)]))
+    assert sorted(h.engine.state.docs) == [("todos", "same"), ("todos", "t2")]
+    assert h.engine.state.cursor == 3
+    h.receive(changes(3, 4, [gone("same", 4, "todos")]))
+    assert sorted(h.engine.state.docs) == [("todos", "t2")]
+    assert h.step(h.engine.apply_local(Doc.from_json(note("mine", 5)))) == []
+
+
+def test_items_from_a_server_before_collections_are_notes():
+    h = Harness(cursor=0)
+    h.go_live(0)
+    legacy = {"id": "n1", "text": "old shape", "created": 1, "updated": 2, "version": 2}
+    h.receive(changes(0, 2, [legacy]))
+    assert h.notes == {"n1": "old shape"}

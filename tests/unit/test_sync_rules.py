@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from chalicelib.dal.tenant_store import StoredNote, TenantMeta
+from chalicelib.dal.tenant_store import StoredDoc, TenantMeta
+from chalicelib.logic.doc_rules import to_change
 from chalicelib.logic.sync import (
     CONTINUATION_MARGIN_SECONDS,
     continuation_is_fresh,
     encoded_size,
+    for_collections,
     needs_snapshot,
     take_changes,
-    to_change,
 )
 from chalicelib.logic.tombstones import DAY_SECONDS
 from chalicelib.models.notes import SyncResponse
@@ -24,10 +25,9 @@ DAYS = 7
 META = TenantMeta(version=20, tombstone_buckets={NOW_S // DAY_SECONDS - 1: 8})
 
 
-def _note(version: int, deleted: bool = False, expires: int | None = None) -> StoredNote:
-    return StoredNote(
-        f"note_{version:016d}", version, None if deleted else "t", 1, 2, deleted, expires
-    )
+def _note(version: int, deleted: bool = False, expires: int | None = None) -> StoredDoc:
+    data = None if deleted else '{"text":"t"}'
+    return StoredDoc("notes", f"note_{version:016d}", version, data, 1, 2, deleted, expires)
 
 
 @pytest.mark.parametrize(
@@ -86,12 +86,15 @@ def test_expired_tombstones_are_skipped_and_do_not_make_more():
         _note(3, deleted=True, expires=NOW_S + 1),
     ]
     items, more = take_changes(notes, ceiling=20, now_s=NOW_S, limit=2, max_bytes=None)
-    assert items == [to_change(notes[0]), {"id": notes[2].id, "version": 3, "deleted": True}]
+    tombstone = {"collection": "notes", "id": notes[2].id, "version": 3, "deleted": True}
+    assert items == [to_change(notes[0]), tombstone]
     assert not more
 
 
 def test_the_byte_budget_cuts_an_answer_but_never_to_nothing():
-    notes = [StoredNote(f"note_{v:016d}", v, "x" * 1000, 1, 1) for v in (1, 2, 3)]
+    notes = [
+        StoredDoc("notes", f"n{v}", v, '{"text":"%s"}' % ("x" * 1000), 1, 1) for v in (1, 2, 3)
+    ]
     one = encoded_size(to_change(notes[0]))
     items, more = take_changes(notes, ceiling=20, now_s=NOW_S, limit=None, max_bytes=one * 2)
     assert len(items) == 2 and more
@@ -101,7 +104,14 @@ def test_the_byte_budget_cuts_an_answer_but_never_to_nothing():
 
 def test_the_rest_sync_body_is_a_changes_message_with_from_more_and_cursor():
     # Given a REST /sync answer
-    item = {"id": "note_0000000000000005", "text": "t", "created": 1, "updated": 1, "version": 5}
+    item = {
+        "collection": "notes",
+        "id": "note_0000000000000005",
+        "data": {"text": "t"},
+        "created": 1,
+        "updated": 1,
+        "version": 5,
+    }
     body = SyncResponse(from_=3, to=5, snapshot=False, items=[item], cursor=None)
     # When the API serialises it as json_response does
     dumped = body.model_dump(mode="json")
@@ -116,3 +126,29 @@ def test_the_rest_sync_body_is_a_changes_message_with_from_more_and_cursor():
         "cursor": None,
     }
     assert isinstance(body, Changes)
+
+
+def test_a_document_change_carries_its_collection_and_its_data_exactly():
+    data = '{"t":"é","n":9007199254740993,"f":0.1,"z":null,"l":[[],{}],"neg":-0.0}'
+    doc = StoredDoc("todos", "a-1", 7, data, 10, 20)
+    assert to_change(doc) == {
+        "collection": "todos",
+        "id": "a-1",
+        "data": {"t": "é", "n": 9007199254740993, "f": 0.1, "z": None, "l": [[], {}], "neg": -0.0},
+        "version": 7,
+        "created": 10,
+        "updated": 20,
+    }
+
+
+def test_a_follower_of_some_collections_gets_their_items_over_the_same_range():
+    items = [
+        {"collection": "notes", "id": "a", "version": 4, "deleted": True},
+        {"collection": "todos", "id": "b", "version": 5, "deleted": True},
+    ]
+    changes = Changes(from_=3, to=6, items=items)
+    assert for_collections(changes, None) is changes
+    only_todos = for_collections(changes, frozenset({"todos"}))
+    assert (only_todos.from_, only_todos.to, only_todos.items) == (3, 6, items[1:])
+    nothing = for_collections(changes, frozenset({"settings"}))
+    assert (nothing.from_, nothing.to, nothing.items) == (3, 6, [])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from chalicelib.dal.tenant_store import LedgerChange, StoredNote, TenantMeta
+from chalicelib.dal.tenant_store import LedgerChange, StoredDoc, TenantMeta
 from chalicelib.logic.tombstones import (
     DAY_SECONDS,
     expiry_bucket,
@@ -66,10 +66,10 @@ def test_nothing_to_fold_leaves_the_floor_alone():
 
 
 def test_only_tombstones_past_their_expiry_are_expired():
-    tombstone = StoredNote("note_a", 3, None, 1, 1, deleted=True, expires=T0)
+    tombstone = StoredDoc("notes", "note_a", 3, None, 1, 1, deleted=True, expires=T0)
     assert not is_expired(tombstone, T0 - 1)
     assert is_expired(tombstone, T0)
-    assert not is_expired(StoredNote("note_b", 4, "x", 1, 1), T0 + 10**9)
+    assert not is_expired(StoredDoc("notes", "note_b", 4, "{}", 1, 1), T0 + 10**9)
 
 
 @settings(max_examples=200, deadline=None)

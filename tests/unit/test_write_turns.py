@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from chalicelib.logic.notes import WriteTurns
+from chalicelib.logic.tenant_writes import WriteTurns
 
 WAIT_S = 5.0
 
