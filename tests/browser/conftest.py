@@ -29,7 +29,9 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-WEB_DIR = Path(__file__).resolve().parents[2] / "web"
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+WEB_DIR = PROJECT_DIR / "web"
+CLIENT_DIR = PROJECT_DIR / "clients" / "js" / "src"  # served at /client/, as the runtime does
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
@@ -63,10 +65,16 @@ class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args: Any) -> None:
         pass
 
+    def translate_path(self, path: str) -> str:
+        if path.startswith("/client/"):
+            return str(CLIENT_DIR / path.removeprefix("/client/").split("?")[0])
+        return super().translate_path(path)
+
 
 @pytest.fixture(scope="session")
 def static_web() -> Iterator[str]:
-    """The web client's files alone, over HTTP (for module tests that need no server)."""
+    """The web client's files and the package's (/client/), over HTTP (for module tests
+    that need no server)."""
     port = free_port()
     handler = functools.partial(_QuietHandler, directory=str(WEB_DIR))
     httpd = ThreadingHTTPServer(("127.0.0.1", port), handler)

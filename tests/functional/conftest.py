@@ -61,6 +61,17 @@ class Api:
         headers = {name.lower(): value for name, value in response.headers.items()}
         return Reply(response.status_code, headers, response.body)
 
+    def create_note(self, token: str, text: str = "hello", **extra: Any) -> dict[str, Any]:
+        """POST /notes (201 expected); the note as the API returns it."""
+        reply = self.call("POST", "/notes", {"text": text, **extra}, token=token)
+        assert reply.status == 201, reply.body
+        note: dict[str, Any] = reply.json["note"]
+        return note
+
+    def user_id(self, token: str) -> str:
+        """The id of the account the token signs in (its tenant id)."""
+        return str(self.call("GET", "/me", token=token).json["user"]["id"])
+
     def signup(self, email: str | None = None, password: str = "correct horse battery") -> str:
         email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"
         reply = self.call(
