@@ -35,8 +35,6 @@ CLIENT_DIR = PROJECT_DIR / "clients" / "js" / "src"  # served at /client/, as th
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
-# Module scope: Playwright's sync API keeps an event loop running while it is open,
-# which would break later tests that call asyncio.run().
 def chromium() -> str | None:
     """The chromium to drive: $USERDB_CHROMIUM, Debian's, or one on PATH."""
     chosen = os.environ.get("USERDB_CHROMIUM")
@@ -45,6 +43,8 @@ def chromium() -> str | None:
     return str(CHROMIUM) if CHROMIUM.exists() else shutil.which("chromium")
 
 
+# Module scope: Playwright's sync API keeps an event loop running while it is open,
+# which would break later tests that call asyncio.run().
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     executable = chromium()

@@ -5,6 +5,7 @@ chromium hidden through USERDB_CHROMIUM."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -29,7 +30,7 @@ def test_skipped_browser_tests_are_announced_last_with_the_way_to_get_chromium()
     result = run_without_chromium()
     assert result.returncode == 0, result.stdout
     last_lines = result.stdout.strip().splitlines()[-3:]
-    assert "2 browser test(s) SKIPPED" in last_lines[0]
+    assert re.search(r"\b[1-9][0-9]* browser test\(s\) SKIPPED", last_lines[0])
     assert "apt-get install chromium" in last_lines[1]
 
 
