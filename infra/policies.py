@@ -339,17 +339,6 @@ def template_document(policy: FunctionPolicy, websocket_api: str) -> dict[str, A
     return _document(policy, sub, sub)
 
 
-def concrete_document(
-    policy: FunctionPolicy, *, partition: str, region: str, account: str, api: str
-) -> dict[str, Any]:
-    """The policy with every ARN spelled out (what IAM evaluates; used by tests)."""
-
-    def fill(template: str) -> str:
-        return _fill(template, partition=partition, region=region, account=account, api=api)
-
-    return _document(policy, fill, fill)
-
-
 # ---- the committed files ----
 
 

@@ -14,6 +14,7 @@ from pydantic import (
     Field,
     HttpUrl,
     StringConstraints,
+    TypeAdapter,
     UrlConstraints,
 )
 
@@ -66,7 +67,17 @@ Email = Annotated[
     AfterValidator(_idna_domain),
 ]
 Password = Annotated[str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
+# A name is stripped, then must not be empty: the schema says "has a character that is not
+# whitespace", listing the characters pydantic strips (Unicode's White_Space, not Python's
+# `str.isspace`, which adds U+001C-U+001F), found by asking pydantic itself.
+_strip = TypeAdapter(Annotated[str, StringConstraints(strip_whitespace=True)]).validate_python
+STRIPPED = "".join(chr(c) for c in range(0x3001) if chr(c).isspace() and not _strip(chr(c)))
+HAS_NON_WHITESPACE = "[^{}]".format("".join(f"\\u{ord(c):04x}" for c in STRIPPED))
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX),
+    Field(json_schema_extra={"pattern": HAS_NON_WHITESPACE}),
+]
 # The limit is on what the client sends (Field(max_length) would count the normalised URL).
 ImageUrl = Annotated[HttpUrl, UrlConstraints(max_length=IMAGE_URL_MAX)]
 

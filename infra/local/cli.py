@@ -13,6 +13,8 @@ from pathlib import Path
 from infra.local.config import BackendKind, RuntimeConfig
 from infra.local.faults import FaultPlanError, load_plan
 from infra.local.request_signing import signed_headers
+from infra.local.stack.intrinsics import TemplateError
+from infra.local.stack.template import read_template
 
 
 def positive_seconds(value: str) -> float:
@@ -41,39 +43,33 @@ def fault_plan_file(value: str) -> Path:
     return path.resolve()
 
 
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    defaults = RuntimeConfig()
-    parser = argparse.ArgumentParser(
-        prog="python -m infra.local",
-        description="Run a Chalice app locally: REST, WebSocket, Lambda and DynamoDB Streams.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    up = commands.add_parser("up", help="start the whole local stack")
+def template_file(value: str) -> Path:
+    """An argparse type: a CloudFormation / SAM template the runtime can read."""
+    path = Path(value)
+    try:
+        read_template(path)
+    except (OSError, TemplateError) as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+    return path.resolve()
+
+
+def _add_endpoint_flags(up: argparse.ArgumentParser, defaults: RuntimeConfig) -> None:
+    """Where DynamoDB runs, and where each part listens."""
     up.add_argument(
         "--backend",
         choices=[kind.value for kind in BackendKind],
         default=defaults.backend.value,
         help="where DynamoDB runs (default: %(default)s)",
     )
-    up.add_argument("--endpoint", help="DynamoDB URL for --backend endpoint")
+    up.add_argument(
+        "--endpoint",
+        help="DynamoDB URL for --backend endpoint; LocalStack's for --backend localstack "
+        "(default http://127.0.0.1:4566, started there when nothing answers)",
+    )
     up.add_argument("--host", default=defaults.host)
     up.add_argument("--port", type=int, default=defaults.port, help="web + REST port")
     up.add_argument(
         "--ws-port", type=int, default=defaults.ws_port, help="WebSocket + @connections port"
-    )
-    up.add_argument(
-        "--ws-idle-timeout",
-        type=positive_seconds,
-        default=defaults.ws_idle_timeout_s,
-        metavar="SECONDS",
-        help="close a WebSocket after this long without a message (default: %(default)s)",
-    )
-    up.add_argument(
-        "--ws-max-lifetime",
-        type=positive_seconds,
-        default=defaults.ws_max_lifetime_s,
-        metavar="SECONDS",
-        help="close any WebSocket after this long (default: %(default)s)",
     )
     up.add_argument(
         "--public-ws-url",
@@ -87,6 +83,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=Path,
         default=defaults.data_dir,
         help="where dynamodb-local keeps tables and stream checkpoints (default: .data/)",
+    )
+
+
+def _add_timing_flags(up: argparse.ArgumentParser, defaults: RuntimeConfig) -> None:
+    """API Gateway's connection limits, stream reading and the TTL sweep."""
+    up.add_argument(
+        "--ws-idle-timeout",
+        type=positive_seconds,
+        default=defaults.ws_idle_timeout_s,
+        metavar="SECONDS",
+        help="close a WebSocket after this long without a message (default: %(default)s)",
+    )
+    up.add_argument(
+        "--ws-max-lifetime",
+        type=positive_seconds,
+        default=defaults.ws_max_lifetime_s,
+        metavar="SECONDS",
+        help="close any WebSocket after this long (default: %(default)s)",
     )
     up.add_argument(
         "--stream-interval",
@@ -110,12 +124,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="SECONDS",
         help="delete expired TTL items this often (default: %(default)s)",
     )
+
+
+def _add_app_flags(up: argparse.ArgumentParser, defaults: RuntimeConfig) -> None:
+    """The app, its stage, its template and its environment."""
     up.add_argument("--app-dir", type=Path, default=defaults.app_dir)
     up.add_argument("--stage", default=defaults.stage)
     up.add_argument(
-        "--oidc-test-provider",
-        action="store_true",
-        help="start a local OpenID Connect provider and offer 'Sign in with' it",
+        "--template",
+        type=template_file,
+        metavar="FILE",
+        help="the app's CloudFormation / SAM template, e.g. its `chalice package "
+        "--merge-template` file: its tables are created, its functions' environment "
+        "variables and its DynamoDB stream mappings applied (docs/local-runtime.md)",
     )
     up.add_argument(
         "--env",
@@ -125,12 +146,43 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="set an environment variable of the app over the stage's (repeatable)",
     )
+
+
+def _add_test_flags(up: argparse.ArgumentParser) -> None:
+    """Test doubles: the OIDC provider and fault injection."""
+    up.add_argument(
+        "--oidc-test-provider",
+        action="store_true",
+        help="start a local OpenID Connect provider (needs --oidc-callback)",
+    )
+    up.add_argument(
+        "--oidc-callback",
+        action="append",
+        default=[],
+        metavar="URL",
+        help="a redirect URI the OIDC test provider accepts (repeatable); a path is taken "
+        "under the REST API, e.g. /auth/oauth/oidc/callback",
+    )
     up.add_argument(
         "--faults",
         type=fault_plan_file,
         metavar="FILE",
         help="start with this JSON fault plan (docs/local-runtime.md, Fault injection)",
     )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    defaults = RuntimeConfig()
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.local",
+        description="Run a Chalice app locally: REST, WebSocket, Lambda and DynamoDB Streams.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    up = commands.add_parser("up", help="start the whole local stack")
+    _add_endpoint_flags(up, defaults)
+    _add_timing_flags(up, defaults)
+    _add_app_flags(up, defaults)
+    _add_test_flags(up)
     faults = commands.add_parser(
         "faults",
         help="show, set or clear the fault plan of a running runtime (requests signed with "
@@ -140,7 +192,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     faults.add_argument("file", nargs="?", type=fault_plan_file, help="the plan, for `set`")
     faults.add_argument("--host", default=defaults.host)
     faults.add_argument("--ws-port", type=int, default=defaults.ws_port)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.command == "up" and args.oidc_test_provider and not args.oidc_callback:
+        up.error("--oidc-test-provider needs at least one --oidc-callback (the app's redirect URI)")
+    return args
 
 
 def control_faults(args: argparse.Namespace) -> int:
@@ -185,7 +240,9 @@ def config_from(args: argparse.Namespace) -> RuntimeConfig:
         app_dir=app_dir,
         stage=args.stage,
         web_dir=app_dir / "web",
+        template_file=args.template,
         oidc_test_provider=args.oidc_test_provider,
+        oidc_callbacks=tuple(args.oidc_callback),
         faults_file=args.faults,
         app_env=tuple(args.env),
     )
@@ -216,6 +273,10 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         runtime.stop()
         raise SystemExit(130) from None
+    except TemplateError as error:
+        runtime.stop()
+        print(f"error: template {args.template}: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     except BaseException:
         runtime.stop()
         raise

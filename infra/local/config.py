@@ -15,6 +15,7 @@ class BackendKind(StrEnum):
     DYNAMODB_LOCAL = "dynamodb-local"
     MOTO = "moto"
     ENDPOINT = "endpoint"
+    LOCALSTACK = "localstack"
 
 
 @dataclass(frozen=True)
@@ -36,8 +37,12 @@ class RuntimeConfig:
     region: str = "us-east-1"
     ws_idle_timeout_s: float = 600.0  # API Gateway: 10 minutes without a message
     ws_max_lifetime_s: float = 7200.0  # API Gateway: 2 hours, whatever the traffic
+    # The app's CloudFormation / SAM template (`--template`): tables, environment, mappings.
+    template_file: Path | None = None
     # Start a local OpenID Connect provider and sign in with it (docs/oauth.md).
     oidc_test_provider: bool = False
+    # The redirect URIs it accepts; a path is taken under the REST API (`api_url`).
+    oidc_callbacks: tuple[str, ...] = ()
     # A fault plan to start with (infra/local/faults.py); `/@faults` changes it at run time.
     faults_file: Path | None = None
     # Environment variables set over the stage's (`--env NAME=VALUE`).
@@ -68,6 +73,13 @@ class RuntimeConfig:
     @property
     def api_url(self) -> str:
         return f"{self.web_origin}/api"
+
+    def oidc_redirect_uris(self) -> list[str]:
+        """`--oidc-callback` values as URLs: a path is under the REST API."""
+        return [
+            f"{self.api_url}{callback}" if callback.startswith("/") else callback
+            for callback in self.oidc_callbacks
+        ]
 
 
 def network_address() -> str:

@@ -9,6 +9,7 @@ ASGI under the `/api` prefix and serves the web client's files.
 from __future__ import annotations
 
 import base64
+import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote
 
-from chalice.local import LocalGateway, LocalGatewayException
+from chalice.local import ForbiddenError, LocalGateway, LocalGatewayException
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import PathConvertor, register_url_convertor
@@ -47,6 +48,14 @@ API_PREFIX = "/api"
 CLIENT_PATH, CLIENT_SOURCE = "/client", Path("clients", "js", "src")
 HEALTH_PATH = "/health"
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# API Gateway's answer to an unknown path sent with an Authorization header: it quotes the
+# header, credentials and all. Locally the value is left out (logs, screenshots, proxies).
+UNKNOWN_PATH_WITH_AUTHORIZATION = (
+    "Authorization header requires 'Credential' parameter. Authorization header requires "
+    "'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. "
+    "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
+    "Authorization=[not shown by the local runtime]"
+)
 
 
 class _AnyPathConvertor(PathConvertor):
@@ -110,6 +119,17 @@ class RestGateway(LocalGateway):
         super().__init__(cast(Any, _RestFunction(loaded.app, lambdas, name)), loaded.config)
         self._api = api
 
+    def handle_request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None
+    ) -> Any:
+        try:
+            return super().handle_request(method, path, headers, body)
+        except ForbiddenError as error:
+            if b"Authorization=" not in (error.body or b""):
+                raise
+            quiet = json.dumps({"message": UNKNOWN_PATH_WITH_AUTHORIZATION}).encode()
+            raise ForbiddenError(error.headers, quiet) from None
+
     def _generate_lambda_context(self) -> Any:
         # Ours, not Chalice's: the same context class every emulated function gets.
         return LambdaContext(self._function)
@@ -151,34 +171,33 @@ def _starting() -> Response:
     )
 
 
-def build_rest_app(
-    loaded: LoadedApp,
-    web_dir: Path | None,
-    lambdas: LambdaRuntime | None = None,
-    is_ready: Callable[[], bool] = lambda: True,
-    *,
-    extra_routes: Sequence[BaseRoute] = (),
-    web_config: WebClientConfig | None = None,
-) -> Starlette:
-    """The ASGI app for web + REST; `GET /api/health` answers 503 until `is_ready()`.
+class RestApiGateway:
+    """HTTP under `/api` -> the REST function, as API Gateway's REST API runs it;
+    `GET /api/health` answers 503 until `is_ready()` (200 then, unless the app has its own)."""
 
-    `extra_routes` (e.g. the Lambda API) are matched after `/api` and before the web
-    client, whose page learns where the API and the WebSocket are from `GET /config.json`
-    (`web_config`), and which is served under its Content-Security-Policy.
-    """
-    api = RestApiInfo(
-        api_id=local_api_id(loaded.app.app_name, "rest"), stage=loaded.api_gateway_stage
-    )
-    gateway = RestGateway(loaded, lambdas or LambdaRuntime(), api)
-    app_has_health = HEALTH_PATH in loaded.app.routes
+    def __init__(
+        self, loaded: LoadedApp, lambdas: LambdaRuntime, is_ready: Callable[[], bool]
+    ) -> None:
+        api = RestApiInfo(
+            api_id=local_api_id(loaded.app.app_name, "rest"), stage=loaded.api_gateway_stage
+        )
+        self.events = RestGateway(loaded, lambdas, api)
+        self._is_ready = is_ready
+        self._app_has_health = HEALTH_PATH in loaded.app.routes
 
-    async def invoke(request: Request) -> Response:
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(API_PREFIX, self.invoke, methods=ALL_METHODS),
+            Route(API_PREFIX + "/{path:api_path}", self.invoke, methods=ALL_METHODS),
+        ]
+
+    async def invoke(self, request: Request) -> Response:
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
         path = raw_path.decode("latin-1")[len(API_PREFIX) :] or "/"
         if path == HEALTH_PATH and request.method == "GET":
-            if not is_ready():
+            if not self._is_ready():
                 return _starting()
-            if not app_has_health:
+            if not self._app_has_health:
                 return JSONResponse({"status": "ok"})
         if request.url.query:
             path = f"{path}?{request.url.query}"
@@ -190,7 +209,7 @@ def build_rest_app(
         body = await request.body()
         try:
             result = await run_in_threadpool(
-                gateway.handle_request, request.method, path, headers, body or None
+                self.events.handle_request, request.method, path, headers, body or None
             )
         except LocalGatewayException as error:
             return Response(
@@ -198,14 +217,28 @@ def build_rest_app(
             )
         return to_starlette_response(result)
 
+
+def build_rest_app(
+    loaded: LoadedApp,
+    web_dir: Path | None,
+    lambdas: LambdaRuntime | None = None,
+    is_ready: Callable[[], bool] = lambda: True,
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+    web_config: WebClientConfig | None = None,
+) -> Starlette:
+    """The ASGI app for web + REST (`RestApiGateway` under `/api`).
+
+    `extra_routes` (e.g. the Lambda API) are matched after `/api` and before the web
+    client, whose page learns where the API and the WebSocket are from `GET /config.json`
+    (`web_config`), and which is served under its Content-Security-Policy.
+    """
+    gateway = RestApiGateway(loaded, lambdas or LambdaRuntime(), is_ready)
+
     async def root_redirect(_: Request) -> Response:
         return RedirectResponse("/index.html" if web_dir else f"{API_PREFIX}/health")
 
-    routes: list[Any] = [
-        Route(API_PREFIX, invoke, methods=ALL_METHODS),
-        Route(API_PREFIX + "/{path:api_path}", invoke, methods=ALL_METHODS),
-        *extra_routes,
-    ]
+    routes: list[Any] = [*gateway.routes(), *extra_routes]
     if web_config is not None:
         document = web_config.as_json()
 

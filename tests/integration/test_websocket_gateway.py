@@ -120,7 +120,8 @@ def test_connect_handler_chooses_the_subprotocol(ws_echo_runtime):
     ws.close()
 
 
-@pytest.mark.parametrize("path", ["/", "/local"])
+# "/local/" as AWS prints it (Chalice's WebsocketConnectEndpointURL ends with a slash)
+@pytest.mark.parametrize("path", ["/", "/local", "/local/"])
 def test_root_and_stage_paths_both_connect(ws_echo_runtime, path):
     ws = connect(ws_echo_runtime, path)
     assert connection_id(ws)

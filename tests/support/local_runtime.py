@@ -31,9 +31,21 @@ from infra.local.config import PROJECT_DIR
 from infra.local.dynamodb_local import die_with_parent, find_install, find_java
 from infra.local.ports import free_port
 from infra.local.request_signing import LOCAL_KEY, signed_headers
+from infra.template import main as write_template
 
 READY_LINE = "local runtime up in"
 STAGE = "local"
+OIDC_CALLBACK = "/auth/oauth/oidc/callback"
+
+
+def userdb_args(runtime_args: list[str], directory: Path) -> list[str]:
+    """What `make run` adds for this project: the template of the stage (and `--env`
+    overrides) among `runtime_args`, written into `directory`, and the OIDC callback."""
+    template = directory / "template.json"
+    if write_template(["--local-runtime", "-o", str(template), *runtime_args]) != 0:
+        raise RuntimeError(f"python -m infra.template failed for {runtime_args}")
+    return ["--template", str(template), "--oidc-callback", OIDC_CALLBACK]
+
 
 T = TypeVar("T")
 
@@ -101,6 +113,7 @@ class RuntimeProcess:
     ) -> RuntimeProcess:
         """Start on free ports, or on `ports` (REST, WebSocket, DynamoDB) when given."""
         self.port, self.ws_port, self.ddb_port = ports or (free_port(), free_port(), free_port())
+        userdb = userdb_args(self.args, self.data_dir) if self.app_dir == PROJECT_DIR else []
         command = [
             sys.executable, "-m", "infra.local", "up",
             "--backend", self.backend,
@@ -109,6 +122,7 @@ class RuntimeProcess:
             "--ddb-port", str(self.ddb_port),
             "--data-dir", str(self.data_dir),
             "--app-dir", str(self.app_dir),
+            *userdb,
             *self.args,
         ]  # fmt: skip
         self.output = []

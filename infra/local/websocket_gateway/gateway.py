@@ -150,6 +150,7 @@ class WebSocketGateway:
                 Route("/@faults", self._control_faults, methods=["GET", "PUT", "DELETE"]),
                 WebSocketRoute("/", self._session),
                 WebSocketRoute("/{stage}", self._session),
+                WebSocketRoute("/{stage}/", self._session),  # the URL AWS prints ends so
                 Route(
                     "/@connections/{connection_id}",
                     self._manage,

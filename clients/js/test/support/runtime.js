@@ -3,7 +3,7 @@
 // Node twin of tests/support/local_runtime.py. It declares the collections of
 // collections.json beside this file (notes and todos).
 
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -66,16 +66,17 @@ export class Runtime {
   async start() {
     this.ports ??= { port: await freePort(), wsPort: await freePort(), ddbPort: await freePort() };
     const { port, wsPort, ddbPort } = this.ports;
+    const settings = ["--env", `USERDB_COLLECTIONS=${COLLECTIONS_FILE}`, ...this.args];
     const command = [
       "-m", "infra.local", "up",
+      ...this.userdbArgs(settings),
       "--backend", this.backend,
       "--port", String(port),
       "--ws-port", String(wsPort),
       "--ddb-port", String(ddbPort),
       "--data-dir", this.dataDir,
       "--app-dir", PROJECT_DIR,
-      "--env", `USERDB_COLLECTIONS=${COLLECTIONS_FILE}`,
-      ...this.args,
+      ...settings,
     ];
     const child = spawn(PYTHON, command, {
       cwd: PROJECT_DIR,
@@ -103,6 +104,18 @@ export class Runtime {
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
+  }
+
+  /** What `make run` adds for this project: the template of its stage (with these
+   * settings' `--env`), from `python -m infra.template --local-runtime`, and the OIDC callback. */
+  userdbArgs(settings) {
+    const template = join(this.dataDir, "template.json");
+    const made = spawnSync(PYTHON, ["-m", "infra.template", "--local-runtime", "-o", template, ...settings], {
+      cwd: PROJECT_DIR,
+      encoding: "utf8",
+    });
+    if (made.status !== 0) throw new Error(`python -m infra.template failed:\n${made.stderr}`);
+    return ["--template", template, "--oidc-callback", "/auth/oauth/oidc/callback"];
   }
 
   /** Stop gracefully and start again on the same ports and data: a user restarting `make run`. */
