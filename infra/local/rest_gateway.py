@@ -37,6 +37,7 @@ from infra.local.lambda_runtime import (
 from infra.local.rest_events import RestApiInfo, forwarded_headers, proxy_event
 from infra.local.web_client import (
     CONFIG_PATH,
+    CanonicalOrigin,
     SecurityHeaders,
     WebClientConfig,
     security_headers,
@@ -257,8 +258,9 @@ def build_rest_app(
         return JSONResponse({"error": {"code": "not_found", "message": "Not found."}}, 404)
 
     headers = security_headers(web_config or WebClientConfig(API_PREFIX, ""))
-    return Starlette(
-        routes=routes,
-        exception_handlers={404: not_found},
-        middleware=[Middleware(SecurityHeaders, headers=headers)],
-    )
+    middleware = [Middleware(SecurityHeaders, headers=headers)]
+    if web_config is not None and web_config.origin is not None:
+        # Pages only: the API, the Lambda API and the like answer under any name.
+        exempt = (API_PREFIX, *(r.path.split("{")[0] for r in extra_routes if isinstance(r, Route)))
+        middleware.append(Middleware(CanonicalOrigin, origin=web_config.origin, exempt=exempt))
+    return Starlette(routes=routes, exception_handlers={404: not_found}, middleware=middleware)

@@ -217,7 +217,9 @@ class LocalRuntime:
             self.is_ready,
             extra_routes=event_source_mapping_routes(self.dynamodb),
             web_config=WebClientConfig(
-                api_url=API_PREFIX, ws_url=self.config.web_client_ws_url(self._api_stage())
+                api_url=API_PREFIX,
+                ws_url=self.config.web_client_ws_url(self._api_stage()),
+                origin=self.config.web_origin,
             ),
         )
         self._server(rest_app, self.config.port)

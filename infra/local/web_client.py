@@ -18,10 +18,12 @@ CONFIG_PATH = "/config.json"
 
 @dataclass(frozen=True)
 class WebClientConfig:
-    """Where the page finds the REST API (`/api`: the page's own origin) and the WebSocket."""
+    """Where the page finds the REST API (`/api`: the page's own origin) and the WebSocket;
+    `origin`, if given, the one origin the page is served from (the app trusts that one)."""
 
     api_url: str
     ws_url: str
+    origin: str | None = None
 
     def as_json(self) -> dict[str, str]:
         """The body of `GET /config.json`."""
@@ -69,6 +71,37 @@ def security_headers(config: WebClientConfig) -> dict[str, str]:
         "Referrer-Policy": "no-referrer",
         "X-Frame-Options": "DENY",
     }
+
+
+class CanonicalOrigin:
+    """ASGI middleware: a page asked for by another name of this host (`localhost` for
+    127.0.0.1, say) is redirected to `origin`, the one the app trusts as the page's: from
+    another origin, its sign-up and login would be refused as cross-site (403). The API
+    and every path under `exempt` answer whatever the name."""
+
+    def __init__(self, app: ASGIApp, origin: str, exempt: tuple[str, ...]) -> None:
+        self._app = app
+        self._origin = origin.rstrip("/")
+        self._host = urllib.parse.urlsplit(origin).netloc.lower()
+        self._exempt = exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
+            path: str = scope["path"]
+            host = dict(scope.get("headers") or []).get(b"host", b"").decode("latin-1").lower()
+            if host and host != self._host and not path.startswith(self._exempt):
+                query = scope.get("query_string", b"").decode("latin-1")
+                location = self._origin + path + (f"?{query}" if query else "")
+                await send(
+                    {
+                        "type": "http.response.start",
+                        "status": 307,
+                        "headers": [(b"location", location.encode("latin-1"))],
+                    }
+                )
+                await send({"type": "http.response.body", "body": b""})
+                return
+        await self._app(scope, receive, send)
 
 
 class SecurityHeaders:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import time
 import urllib.request
@@ -72,10 +73,17 @@ def test_the_page_works_under_its_csp_with_no_violation(browser: Any, local_stac
 
 
 def test_config_json_is_the_runtimes_not_the_requests(local_stack: LocalStack):
-    # Whatever Host the request names, the answer is the runtime's own configuration
-    request = urllib.request.Request(  # noqa: S310 - loopback
-        local_stack.base_url + "/config.json", headers={"Host": "evil.example:8001"}
+    port = local_stack.runtime.port
+    expected = {"apiUrl": "/api", "wsUrl": f"ws://127.0.0.1:{local_stack.ws_port}/local"}
+    with urllib.request.urlopen(local_stack.base_url + "/config.json", timeout=10) as reply:  # noqa: S310 - loopback
+        assert json.loads(reply.read()) == expected
+    # Whatever Host a request names, nothing it answers names that host: another name is
+    # sent to the runtime's own origin
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    connection.request("GET", "/config.json", headers={"Host": "evil.example:8001"})
+    reply = connection.getresponse()
+    assert (reply.status, reply.getheader("Location")) == (
+        307,
+        f"http://127.0.0.1:{port}/config.json",
     )
-    with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 - loopback
-        document = json.loads(reply.read())
-    assert document == {"apiUrl": "/api", "wsUrl": f"ws://127.0.0.1:{local_stack.ws_port}/local"}
+    connection.close()

@@ -194,3 +194,19 @@ def test_the_page_is_served_with_its_security_headers(tmp_path):
     assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
     assert headers["x-content-type-options"] == "nosniff"
     assert headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_page_asked_for_by_another_name_goes_to_the_one_origin_the_app_trusts(tmp_path):
+    # Given a runtime whose page is served at http://127.0.0.1:8000
+    (tmp_path / "index.html").write_text("<html><head><title>t</title></head></html>")
+    loaded, lambdas, _ = loaded_app()
+    config = WebClientConfig("/api", "ws://127.0.0.1:8001/local", origin="http://127.0.0.1:8000")
+    app = build_rest_app(loaded, tmp_path, lambdas, web_config=config)
+    # When the browser asks for it as localhost
+    status, headers, _ = asgi_exchange(app, "/index.html", headers=[(b"host", b"localhost:8000")])
+    # Then it is sent to the trusted origin (whose sign-up and login the app accepts)
+    assert (status, headers["location"]) == (307, "http://127.0.0.1:8000/index.html")
+    # While the page's own name, and the API under any name, answer as they are
+    assert asgi_exchange(app, "/index.html")[0] == 200
+    api = asgi_exchange(app, "/api/health", headers=[(b"host", b"localhost:8000")])
+    assert api[0] == 200
