@@ -113,14 +113,21 @@ class Client:
             body={"email": email, "password": password, "name": name},
             auth=False,
         )
-        return self._signed_in(body)
+        return self._signed_in(body, email)
 
     def login(self, email: str, password: str) -> User:
-        """Sign in (InvalidCredentialsError, or RateLimitedError after repeated failures)."""
-        body = self._call(
-            "POST", "/auth/login", body={"email": email, "password": password}, auth=False
-        )
-        return self._signed_in(body)
+        """Sign in (InvalidCredentialsError, or RateLimitedError after repeated failures).
+
+        The device token the server gave this state folder at its last sign-in with this
+        email goes along: a device that signed in before keeps its own failure counter,
+        so wrong passwords sent from elsewhere do not lock it out (docs/security.md).
+        """
+        request = {"email": email, "password": password}
+        device_token = self._store.load_device_token(email)
+        if device_token is not None:
+            request["device_token"] = device_token
+        body = self._call("POST", "/auth/login", body=request, auth=False)
+        return self._signed_in(body, email)
 
     def logout(self) -> None:
         """End the session on the server and forget it here, with the cached documents."""
@@ -315,9 +322,12 @@ class Client:
         )
         return reply.body if isinstance(reply.body, dict) else {}
 
-    def _signed_in(self, body: dict[str, Any]) -> User:
+    def _signed_in(self, body: dict[str, Any], email: str) -> User:
         user = User.from_json(body["user"])
         token = str(body["token"])
+        device_token = body.get("device_token")
+        if isinstance(device_token, str) and device_token:
+            self._store.save_device_token(email, device_token)
         self.close()
         with self._lock:
             self._session = StoredSession(self.base_url, token, user)

@@ -381,14 +381,32 @@ class Auth {
 
   async signUp({ email, password, name }) {
     const { body } = await this.client.http.request("POST", "/auth/signup", { body: { email, password, name } });
+    await this.rememberDevice(email, body.device_token);
     await this.client.signedIn(body.token, body.user);
     return body.user;
   }
 
+  /**
+   * Sign in. The device token the server gave this device at its last sign-in with this
+   * email goes along: a device that signed in before keeps its own failure counter, so
+   * wrong passwords sent from elsewhere do not lock it out (docs/security.md).
+   */
   async logIn({ email, password }) {
-    const { body } = await this.client.http.request("POST", "/auth/login", { body: { email, password } });
+    const devices = (await this.client.store.get("devices")) ?? {};
+    const device_token = devices[deviceKey(email)];
+    const request = device_token ? { email, password, device_token } : { email, password };
+    const { body } = await this.client.http.request("POST", "/auth/login", { body: request });
+    await this.rememberDevice(email, body.device_token);
     await this.client.signedIn(body.token, body.user);
     return body.user;
+  }
+
+  /** Keep the device token per email (across sign-outs: it is this device's, not the session's). */
+  async rememberDevice(email, token) {
+    if (typeof token !== "string" || !token) return;
+    const devices = (await this.client.store.get("devices")) ?? {};
+    devices[deviceKey(email)] = token;
+    await this.client.store.set("devices", devices);
   }
 
   /** Sign in with a session token obtained elsewhere (e.g. an OAuth redirect's fragment). */
@@ -589,4 +607,9 @@ function overlay(client, collection, docs, where) {
   const view = new Replica(() => base);
   view.setEntries(client.outbox.entries);
   return view.list(collection, where);
+}
+
+/** The key a device token is kept under: the email as the server compares it. */
+function deviceKey(email) {
+  return String(email).normalize("NFKC").trim().toLowerCase();
 }

@@ -6,7 +6,7 @@ import { after, before, describe, test } from "node:test";
 
 import WebSocket from "ws";
 
-import { BadRequestError, VersionMismatchError, createClient, memoryStorage } from "../src/index.js";
+import { BadRequestError, RateLimitedError, VersionMismatchError, createClient, memoryStorage } from "../src/index.js";
 import { Runtime, runtimeMissing } from "./support/runtime.js";
 
 const WAIT_MS = 20_000;
@@ -229,5 +229,24 @@ describe("@userdb/client on the local runtime", { skip: missing ?? false }, () =
     const kept = JSON.parse(storage.getItem("userdb.replica"));
     assert.deepEqual(new Set(kept.docs.map((d) => d.collection)), new Set(["todos"]));
     assert.throws(() => partial.collection("notes").subscribe(() => {}), /follows todos/);
+  });
+
+  it("a device that signed in before is not locked out by wrong passwords sent elsewhere", async () => {
+    // Given an account signed in once on this device (its storage keeps the device token)
+    const account = await runtime.signup("Owner");
+    const storage = memoryStorage();
+    const device = client({ storage });
+    await device.auth.logIn({ email: account.email, password: account.password });
+    assert.equal(typeof JSON.parse(storage.getItem("userdb.devices"))[account.email], "string");
+    await device.auth.logOut();
+    // When five wrong passwords for that email come from somewhere else
+    const stranger = client();
+    for (let n = 0; n < 5; n += 1) {
+      await assert.rejects(stranger.auth.logIn({ email: account.email, password: `wrong ${n}` }));
+    }
+    // Then the email is locked for strangers, but this device signs in with its password
+    await assert.rejects(client().auth.logIn(account), RateLimitedError);
+    const user = await device.auth.logIn({ email: account.email, password: account.password });
+    assert.equal(user.email, account.email);
   });
 });
