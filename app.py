@@ -8,7 +8,7 @@ from chalicelib.api.batch import batch_routes
 from chalicelib.api.collections import collections_routes
 from chalicelib.api.fanout import fanout_routes
 from chalicelib.api.health import health_routes
-from chalicelib.api.http import framework_errors
+from chalicelib.api.http import framework_errors, json_bodies_only, security_headers
 from chalicelib.api.me import me_routes
 from chalicelib.api.notes import notes_routes
 from chalicelib.api.oauth import oauth_routes
@@ -26,7 +26,9 @@ app = Chalice(app_name="userdb", configure_logs=False)
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 
 app.register_middleware(log_context, "all")
+app.register_middleware(security_headers, "http")
 app.register_middleware(framework_errors, "http")
+app.register_middleware(json_bodies_only, "http")
 
 app.register_blueprint(health_routes)
 app.register_blueprint(auth_routes)

@@ -7,6 +7,7 @@ Parts (each can run alone: `python -m bench --only realtime`):
   capacity    idle connections held, memory per connection     (bench/capacity.py)
   cold-start  import app, first request, runtime start         (bench/cold_start.py)
   notes       POST /notes, POST /collections/notes/docs, a 25-op POST /batch (bench/notes_api.py)
+  clients     write -> other client's callback, JS and Python  (bench/client_latency.py)
   intervals   the stream interval's trade, 25/50/100/250 ms    (bench/stream_interval.py)
 All on DynamoDB Local with the default stream interval (100 ms) unless said; floors
 (bench/floors.py) are measured in the same run. Prints the table (measure, result,
@@ -25,7 +26,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import capacity, cold_start, notes_api, session_validation, stream_interval
+from bench import (
+    capacity,
+    client_latency,
+    cold_start,
+    notes_api,
+    session_validation,
+    stream_interval,
+)
 from bench.floors import (
     TenantShapedTable,
     broadcast_server,
@@ -46,7 +54,16 @@ from bench.realtime_latency import measure_bursts, measure_latency
 from bench.report import Figure, render
 from tests.support.local_runtime import RuntimeProcess
 
-PARTS = ("session", "realtime", "bursts", "capacity", "cold-start", "notes", "intervals")
+PARTS = (
+    "session",
+    "realtime",
+    "bursts",
+    "capacity",
+    "cold-start",
+    "notes",
+    "clients",
+    "intervals",
+)
 
 # The targets (the Cloudflare template's figures, beaten). Each holds for the measure it
 # names: a row gets its target only when the run measures that (one client, 200 writes,
@@ -92,6 +109,7 @@ class Scale:
     cold_starts: int = 5
     note_creates: int = 300
     note_lists: int = 50
+    client_writes: int = 30
     intervals_ms: tuple[int, ...] = (25, 50, 100, 250)
     interval_spaced_writes: int = 15
     interval_paced_writes: int = 40
@@ -115,6 +133,7 @@ TINY = Scale(
     cold_starts=1,
     note_creates=5,
     note_lists=2,
+    client_writes=2,
     intervals_ms=(DEFAULT_STREAM_INTERVAL_MS,),
     interval_spaced_writes=2,
     interval_paced_writes=2,
@@ -435,6 +454,31 @@ def run_notes(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> None:
     ]
 
 
+def run_clients(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> None:
+    found = client_latency.measure(runtime, scale.client_writes)
+    outcome.details["client_latency"] = found
+    floor, floor_is = (
+        _ms(found["protocol_without_library"]),
+        ("the protocol without a client library (websocket-client), same writes"),
+    )
+    outcome.figures += [
+        Figure(
+            "JS client: write -> other client's subscribe callback, p50",
+            _ms(found["js_client"]),
+            "ms",
+            floor,
+            floor_is,
+        ),
+        Figure(
+            "Python client: write -> other client's on_change, p50",
+            _ms(found["python_sdk"]),
+            "ms",
+            floor,
+            floor_is,
+        ),
+    ]
+
+
 def run_intervals(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> None:
     plan = stream_interval.IntervalPlan(
         scale.interval_spaced_writes,
@@ -452,6 +496,7 @@ ON_RUNTIME: dict[str, Callable[[RuntimeProcess, Scale, Outcome], None]] = {
     "bursts": run_bursts,
     "cold-start": run_cold_start,
     "notes": run_notes,
+    "clients": run_clients,
     "intervals": run_intervals,
 }
 

@@ -138,6 +138,11 @@ class TooManyAttemptsError(UserdbError):
     default_message = "Too many failed sign-in attempts; try again later."
 
 
+class RateLimitedError(UserdbError):
+    status, code = 429, "rate_limited"
+    default_message = "Too many messages on this connection: some were dropped; slow down."
+
+
 class TenantBusyError(UserdbError):
     status, code = 429, "tenant_busy"
     default_message = "Too many concurrent writes to your data; retry shortly."

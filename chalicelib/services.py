@@ -7,7 +7,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from chalicelib.dal.accounts import DynamoAccountStore, DynamoLoginAttemptsStore
+from chalicelib.dal.accounts import (
+    DynamoAccountStore,
+    DynamoLoginAttemptsStore,
+    DynamoTrustedDeviceStore,
+)
+from chalicelib.dal.connect_tickets import DynamoConnectTicketStore
 from chalicelib.dal.connection_push import ConnectionPush, PushFailedError
 from chalicelib.dal.connections import DynamoConnectionStore
 from chalicelib.dal.event_sources import StreamMappings
@@ -27,6 +32,7 @@ from chalicelib.dal.tenant_tables import tenant_tables
 from chalicelib.logic.accounts import AccountService
 from chalicelib.logic.clock import Clock, SystemClock
 from chalicelib.logic.collections import Collections, load_declarations
+from chalicelib.logic.connect_tickets import ConnectTickets
 from chalicelib.logic.connections import ConnectionService
 from chalicelib.logic.documents import DocumentService
 from chalicelib.logic.fanout import FanOut
@@ -35,6 +41,7 @@ from chalicelib.logic.fast_path import FastPath, FastPathPolicy
 from chalicelib.logic.feed import DocumentFeed
 from chalicelib.logic.identity_providers import configured_providers
 from chalicelib.logic.login_throttle import LoginThrottle, ThrottlePolicy
+from chalicelib.logic.message_guard import MessageGuard
 from chalicelib.logic.notes import NoteService
 from chalicelib.logic.oauth import OAuthService
 from chalicelib.logic.passwords import PasswordHasher
@@ -42,6 +49,7 @@ from chalicelib.logic.session_cache import SessionCache
 from chalicelib.logic.sessions import SessionService
 from chalicelib.logic.tenant_writes import TenantWriter
 from chalicelib.logic.tenants import TenantService
+from chalicelib.logic.trusted_devices import TrustedDevices
 from chalicelib.settings import Settings, get_settings
 
 
@@ -49,6 +57,7 @@ from chalicelib.settings import Settings, get_settings
 class Services:
     settings: Settings
     sessions: SessionService
+    tickets: ConnectTickets
     accounts: AccountService
     oauth: OAuthService
     tenants: TenantService
@@ -83,11 +92,10 @@ def build_services(
     throttle = LoginThrottle(
         DynamoLoginAttemptsStore(accounts_table),
         clock,
-        ThrottlePolicy(
-            max_failures=settings.login_max_failures,
-            window_seconds=settings.login_window_seconds,
-            lockout_seconds=settings.login_lockout_seconds,
-            lockout_max_seconds=settings.login_lockout_max_seconds,
+        _throttle_policy(settings, settings.login_max_failures),
+        address_policy=_throttle_policy(settings, settings.login_address_max_failures),
+        devices=TrustedDevices(
+            DynamoTrustedDeviceStore(accounts_table), clock, settings.login_device_days * 86_400
         ),
     )
     passwords = PasswordHasher(
@@ -119,7 +127,18 @@ def build_services(
         fast_path=_fast_path(settings, connection_store, clock),
     )
     feed = DocumentFeed(writer, declared, clock, tombstone_days=settings.tombstone_days)
-    connections = ConnectionService(sessions, connection_store, feed, clock, default_push)
+    tickets = ConnectTickets(
+        DynamoConnectTicketStore(shared_table(settings, SESSIONS_SUFFIX)), sessions, clock
+    )
+    connections = ConnectionService(
+        sessions,
+        connection_store,
+        feed,
+        clock,
+        default_push,
+        tickets=tickets,
+        guard=MessageGuard(clock, settings.ws_messages_per_second, settings.ws_message_burst),
+    )
     sessions.on_end(connections.close_session)
     accounts = AccountService(
         account_store,
@@ -145,6 +164,7 @@ def build_services(
     return Services(
         settings=settings,
         sessions=sessions,
+        tickets=tickets,
         accounts=accounts,
         oauth=oauth,
         tenants=tenants,
@@ -159,6 +179,15 @@ def build_services(
             fast_path_max_connections=settings.fast_path_max_connections,
         ),
         push_for=push_for,
+    )
+
+
+def _throttle_policy(settings: Settings, max_failures: int) -> ThrottlePolicy:
+    return ThrottlePolicy(
+        max_failures=max_failures,
+        window_seconds=settings.login_window_seconds,
+        lockout_seconds=settings.login_lockout_seconds,
+        lockout_max_seconds=settings.login_lockout_max_seconds,
     )
 
 

@@ -109,6 +109,8 @@ class Settings(BaseSettings):
     session_cache_seconds: float = Field(default=30.0, ge=0, le=300)
     session_cache_size: int = Field(default=10_000, ge=1)
     cookie_secure: bool | None = None  # None: secure everywhere but the local stage
+    # Strict-Transport-Security on every reply; None: on every stage but `local` (HTTPS).
+    hsts: bool | None = None
     allowed_origins: Annotated[tuple[str, ...], NoDecode] = (
         "http://127.0.0.1:8000",
         "http://localhost:8000",
@@ -119,11 +121,21 @@ class Settings(BaseSettings):
     argon2_time_cost: int = Field(default=2, ge=2)
     argon2_parallelism: int = Field(default=1, ge=1)
 
-    # Login throttling, per account.
+    # Login throttling (docs/security.md): per email for untrusted devices, and per
+    # trusted device, `login_max_failures` in a window; per client address, across emails,
+    # `login_address_max_failures`. The same window and lockouts for all.
     login_max_failures: int = Field(default=5, ge=1)
+    login_address_max_failures: int = Field(default=20, ge=1)
     login_window_seconds: int = Field(default=900, ge=1)
     login_lockout_seconds: int = Field(default=900, ge=1)
     login_lockout_max_seconds: int = Field(default=86_400, ge=1)
+    # How long a device that signed in stays trusted with that account.
+    login_device_days: int = Field(default=180, ge=1, le=400)
+
+    # WebSocket messages per connection and Lambda instance: `ws_message_burst` at once,
+    # then `ws_messages_per_second`; beyond, frames are dropped (`error` rate_limited).
+    ws_messages_per_second: float = Field(default=10.0, gt=0)
+    ws_message_burst: int = Field(default=40, ge=1)
 
     # The collections the app declares (docs/collections.md): a JSON file; a relative path is
     # looked up in the working directory, then in the app's own folder (Lambda's /var/task).
@@ -161,6 +173,13 @@ class Settings(BaseSettings):
         """Cookies carry Secure on every stage but `local` unless told otherwise."""
         if self.cookie_secure is not None:
             return self.cookie_secure
+        return self.stage != "local"
+
+    @property
+    def strict_transport_security(self) -> bool:
+        """HSTS on every stage but `local` (served over HTTPS) unless told otherwise."""
+        if self.hsts is not None:
+            return self.hsts
         return self.stage != "local"
 
     @property

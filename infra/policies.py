@@ -240,7 +240,8 @@ def function_policies(stage: Stage) -> list[FunctionPolicy]:
         *_secrets(stage),
     ]
     connect = [
-        _data("Sessions", (*READ, "dynamodb:UpdateItem"), sessions),
+        # UpdateItem renews a session; DeleteItem uses up a connect ticket.
+        _data("Sessions", (*READ, "dynamodb:UpdateItem", "dynamodb:DeleteItem"), sessions),
         _data("Connections", WRITE, connections),
     ]
     message = [
@@ -337,17 +338,6 @@ def template_document(policy: FunctionPolicy, websocket_api: str) -> dict[str, A
         return filled if filled == template else {"Fn::Sub": filled}
 
     return _document(policy, sub, sub)
-
-
-def concrete_document(
-    policy: FunctionPolicy, *, partition: str, region: str, account: str, api: str
-) -> dict[str, Any]:
-    """The policy with every ARN spelled out (what IAM evaluates; used by tests)."""
-
-    def fill(template: str) -> str:
-        return _fill(template, partition=partition, region=region, account=account, api=api)
-
-    return _document(policy, fill, fill)
 
 
 # ---- the committed files ----

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -34,6 +35,8 @@ class Stage:
     settings: Settings
     # Chalice's per-stage options (autogen_policy, lambda_functions, ...), as written.
     options: dict[str, Any]
+    # The variables its functions start with (global, the stage's, then any overrides).
+    environment: Mapping[str, str] = field(default_factory=dict)
 
     def function_name(self, function: str) -> str:
         """The deployed name of one of the app's functions, as `chalice deploy` names it.
@@ -69,16 +72,20 @@ def settings_from(environment: dict[str, str]) -> Settings:
             raise StageError(f"the stage's settings do not validate: {error}") from None
 
 
-def load_stage(stage: str, project_dir: Path = PROJECT_DIR) -> Stage:
-    """The stage `stage` of the project's `.chalice/config.json`."""
+def load_stage(
+    stage: str, project_dir: Path = PROJECT_DIR, overrides: Mapping[str, str] | None = None
+) -> Stage:
+    """The stage `stage` of the project's `.chalice/config.json`, with `overrides` over its
+    variables (what the local runtime's `--env NAME=VALUE` does)."""
     config = read_config(project_dir)
-    environment = stage_environment(config, stage)
+    environment = {**stage_environment(config, stage), **(overrides or {})}
     options = dict(config["stages"][stage])
     return Stage(
         name=stage,
         api_gateway_stage=str(options.get("api_gateway_stage", stage)),
         settings=settings_from(environment),
         options=options,
+        environment=environment,
     )
 
 

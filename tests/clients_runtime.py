@@ -80,6 +80,15 @@ class LocalStack:
             return False
         return False
 
+    def serves_collections(self) -> bool:
+        """True once `/collections` is a route (401 without a session)."""
+        status, _ = self.call("GET", "/collections")
+        return bool(status == 401)
+
+    def require_collections(self) -> None:
+        if not self.serves_collections():
+            pytest.skip("the local runtime does not serve /api/collections yet (not on main)")
+
     def require_notes(self) -> None:
         if not self.serves_notes():
             pytest.skip("the local runtime does not serve /api/notes yet (issue 3 not on main)")
@@ -93,10 +102,10 @@ class LocalStack:
             )
 
 
-def start_stack() -> LocalStack:
+def start_stack(*extra: str) -> LocalStack:
     """The whole local stack with this project's app, on free ports (moto backend),
-    with the local OpenID Connect provider offered as "Sign in with"."""
-    runtime = start_runtime(PROJECT_DIR, "--oidc-test-provider")
+    with the local OpenID Connect provider offered as "Sign in with"; `extra` flags after."""
+    runtime = start_runtime(PROJECT_DIR, "--oidc-test-provider", *extra)
     return LocalStack(
         f"http://127.0.0.1:{runtime.port}", f"ws://127.0.0.1:{runtime.ws_port}/", runtime
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from chalicelib.dal.accounts import Credentials, LoginAttempts
+from chalicelib.dal.accounts import AttemptsRefused, CountedAttempt, Credentials
+from chalicelib.dal.connect_tickets import StoredTicket
 from chalicelib.dal.connection_push import ConnectionGoneError, PushFailedError
 from chalicelib.dal.oauth_states import PendingSignIn
 from chalicelib.dal.tenant_store import (
@@ -86,26 +87,89 @@ def memory_sessions(clock: FakeClock) -> SessionService:
     )
 
 
-class InMemoryLoginAttemptsStore:
+class InMemoryConnectTicketStore:
     def __init__(self) -> None:
-        self.attempts: dict[str, LoginAttempts] = {}
+        self.tickets: dict[str, StoredTicket] = {}
+        self._lock = threading.Lock()
 
-    def get(self, email: str) -> LoginAttempts | None:
-        return self.attempts.get(email)
+    def add(self, ticket_hash: str, session_key: str, expires: int) -> None:
+        self.tickets[ticket_hash] = StoredTicket(session_key, expires)
 
-    def save(self, email: str, attempts: LoginAttempts, expected_revision: int) -> bool:
-        current = self.attempts.get(email)
-        if (current.revision if current else 0) != expected_revision:
-            return False
-        self.attempts[email] = LoginAttempts(
-            failures=attempts.failures,
-            window_started=attempts.window_started,
-            lockouts=attempts.lockouts,
-            locked_until=attempts.locked_until,
-            revision=expected_revision + 1,
-            expires=attempts.expires,
-        )
-        return True
+    def take(self, ticket_hash: str) -> StoredTicket | None:
+        with self._lock:
+            return self.tickets.pop(ticket_hash, None)
+
+
+@dataclass
+class _Attempts:
+    failures: int = 0
+    window_started: int = 0
+    lockouts: int = 0
+    locked_until: int = 0
+    expires: int = 0
+
+
+class InMemoryLoginAttemptsStore:
+    """LoginAttemptsStore in memory, each operation atomic under one lock as DynamoDB's are."""
+
+    def __init__(self) -> None:
+        self.attempts: dict[str, _Attempts] = {}
+        self._lock = threading.Lock()
+
+    def count(
+        self, key: str, now: int, limit: int, window_seconds: int
+    ) -> CountedAttempt | AttemptsRefused | None:
+        with self._lock:
+            current = self.attempts.get(key)
+            if current is None or current.expires <= now:
+                current = _Attempts()
+            if current.locked_until > now:
+                return AttemptsRefused(current.locked_until)
+            if current.window_started > now - window_seconds:
+                if current.failures >= limit:
+                    return AttemptsRefused(current.window_started + window_seconds)
+                current.failures += 1
+            else:
+                current.failures, current.window_started = 1, now
+                current.expires = max(current.expires, now + window_seconds)
+            self.attempts[key] = current
+            return CountedAttempt(key, current.window_started, current.failures, current.lockouts)
+
+    def _same_window(self, counted: CountedAttempt) -> _Attempts | None:
+        current = self.attempts.get(counted.key)
+        if current is None or current.window_started != counted.window_started:
+            return None
+        return current
+
+    def lock(self, counted: CountedAttempt, now: int, until: int, expires: int) -> None:
+        with self._lock:
+            current = self._same_window(counted)
+            if current is not None and current.locked_until <= now:
+                current.locked_until, current.lockouts = until, counted.lockouts + 1
+                current.failures, current.window_started, current.expires = 0, now, expires
+
+    def clear(self, counted: CountedAttempt) -> None:
+        with self._lock:
+            current = self._same_window(counted)
+            if current is not None:
+                current.failures = 0
+
+    def refund(self, counted: CountedAttempt) -> None:
+        with self._lock:
+            current = self._same_window(counted)
+            if current is not None and current.failures > 0:
+                current.failures -= 1
+
+
+class InMemoryTrustedDeviceStore:
+    def __init__(self) -> None:
+        self.devices: dict[tuple[str, str], int] = {}
+
+    def add(self, token_hash: str, email: str, expires: int) -> None:
+        self.devices[(token_hash, email)] = expires
+
+    def signed_in(self, token_hash: str, email: str, now: int) -> bool:
+        return self.devices.get((token_hash, email), 0) > now
 
 
 class InMemoryTenantStore:

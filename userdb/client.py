@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from userdb.collection_api import CollectionApi, NotesApi, quote, write_headers
-from userdb.errors import NotSignedInError, UnauthorizedError
+from userdb.errors import ApiError, NotSignedInError, UnauthorizedError
 from userdb.http import HttpTransport, api_root
 from userdb.live import ChangeCallback, StateCallback, Subscription, socket_url
 from userdb.models import (
@@ -113,14 +113,21 @@ class Client:
             body={"email": email, "password": password, "name": name},
             auth=False,
         )
-        return self._signed_in(body)
+        return self._signed_in(body, email)
 
     def login(self, email: str, password: str) -> User:
-        """Sign in (InvalidCredentialsError, or RateLimitedError after repeated failures)."""
-        body = self._call(
-            "POST", "/auth/login", body={"email": email, "password": password}, auth=False
-        )
-        return self._signed_in(body)
+        """Sign in (InvalidCredentialsError, or RateLimitedError after repeated failures).
+
+        The device token the server gave this state folder at its last sign-in with this
+        email goes along: a device that signed in before keeps its own failure counter,
+        so wrong passwords sent from elsewhere do not lock it out (docs/security.md).
+        """
+        request = {"email": email, "password": password}
+        device_token = self._store.load_device_token(email)
+        if device_token is not None:
+            request["device_token"] = device_token
+        body = self._call("POST", "/auth/login", body=request, auth=False)
+        return self._signed_in(body, email)
 
     def logout(self) -> None:
         """End the session on the server and forget it here, with the cached documents."""
@@ -254,7 +261,7 @@ class Client:
 
             subscription = Subscription(
                 engine,
-                socket_url(self.ws_url, token, state.client_id),
+                lambda: self._socket_url(token, state.client_id),
                 persist=persist,
                 on_change=on_change,
                 on_state=on_state,
@@ -262,6 +269,18 @@ class Client:
             )
             self._subscription = subscription
         return subscription.start() if start else subscription
+
+    def _socket_url(self, token: str, client_id: str) -> str:
+        """Where to connect: with a single-use ticket (`POST /auth/ws-ticket`), so the
+        session token stays out of URLs; with the token where a server has no tickets."""
+        try:
+            reply = self._http.request("POST", "/auth/ws-ticket", token=token)
+        except ApiError as error:
+            # 404, or API Gateway's 403 "Missing Authentication Token" for a route it lacks.
+            if error.status == 404 or (error.status == 403 and error.code == "http_403"):
+                return socket_url(self.ws_url, token, client_id)
+            raise
+        return socket_url(self.ws_url, token, client_id, ticket=str(reply.body["ticket"]))
 
     def close(self) -> None:
         """Stop the live subscription, if any (the session stays)."""
@@ -303,9 +322,12 @@ class Client:
         )
         return reply.body if isinstance(reply.body, dict) else {}
 
-    def _signed_in(self, body: dict[str, Any]) -> User:
+    def _signed_in(self, body: dict[str, Any], email: str) -> User:
         user = User.from_json(body["user"])
         token = str(body["token"])
+        device_token = body.get("device_token")
+        if isinstance(device_token, str) and device_token:
+            self._store.save_device_token(email, device_token)
         self.close()
         with self._lock:
             self._session = StoredSession(self.base_url, token, user)

@@ -22,6 +22,7 @@ from typing import Any
 
 import websocket
 
+from userdb.errors import ApiError, UserdbError
 from userdb.http import USER_AGENT
 from userdb.models import NOTES, Doc, DocKey, Note
 from userdb.sync import (
@@ -52,14 +53,16 @@ FRAME_TIMEOUT_SECONDS = 10.0
 MAX_QUEUED_EVENTS = 10_000
 
 
-def socket_url(ws_url: str, token: str, client_id: str) -> str:
-    """`ws_url` with `token` and `clientId` added to its query (DESIGN §5)."""
+def socket_url(ws_url: str, token: str, client_id: str, *, ticket: str | None = None) -> str:
+    """`ws_url` with a connect `ticket` (or, deprecated, the session `token`) and
+    `clientId` added to its query (DESIGN §5)."""
     parts = urllib.parse.urlsplit(ws_url)
     if parts.scheme not in ("ws", "wss") or not parts.netloc:
         raise ValueError(f"not a ws(s) URL: {ws_url!r}")
     query = urllib.parse.parse_qsl(parts.query)
-    query = [(k, v) for k, v in query if k not in ("token", "clientId")]
-    query += [("token", token), ("clientId", client_id)]
+    query = [(k, v) for k, v in query if k not in ("token", "ticket", "clientId")]
+    query += [("ticket", ticket) if ticket is not None else ("token", token)]
+    query += [("clientId", client_id)]
     path = parts.path or "/"
     return urllib.parse.urlunsplit(
         (parts.scheme, parts.netloc, path, urllib.parse.urlencode(query), "")
@@ -77,7 +80,7 @@ class Subscription:
     def __init__(
         self,
         engine: SyncEngine,
-        url: str,
+        url: str | Callable[[], str],
         *,
         persist: Callable[[SyncState], None],
         on_change: ChangeCallback | None = None,
@@ -338,8 +341,21 @@ class Subscription:
 
     def _connect(self) -> None:
         try:
+            # A callable makes each connection's URL: a connect ticket is good for one.
+            url = self._url() if callable(self._url) else self._url
+        except ApiError as error:
+            with self._lock:
+                self._outbox.extend(
+                    self._engine.on_connect_failed(f"no connect ticket: {error}", error.status)
+                )
+            return
+        except UserdbError as error:
+            with self._lock:
+                self._outbox.extend(self._engine.on_connect_failed(f"no connect ticket: {error}"))
+            return
+        try:
             ws = websocket.create_connection(
-                self._url,
+                url,
                 timeout=self._connect_timeout,
                 enable_multithread=False,
                 header=[f"User-Agent: {USER_AGENT}"],

@@ -4,6 +4,8 @@ Two files, each replaced atomically (write a temporary file, fsync, rename), so
 a crash leaves the old or the new version and never half of one:
 
 - `session.json` (mode 0600): the server's URL, the session token and the user;
+- `devices.json` (mode 0600): per email, the device token the server gave at sign-in,
+  sent on the next login so that this device keeps its own failure counter;
 - `sync.json`: the client id (kept for the life of the folder), the user and
   server it belongs to, the collections it follows, the cursor and the documents as
   of that cursor. A file written by an SDK from before collections (format 1, `notes`)
@@ -21,6 +23,7 @@ import logging
 import os
 import tempfile
 import threading
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +43,7 @@ log = logging.getLogger("userdb")
 FORMAT = 2
 SESSION_FILE = "session.json"
 SYNC_FILE = "sync.json"
+DEVICES_FILE = "devices.json"
 LOCK_FILE = "sync.lock"
 
 
@@ -78,6 +82,11 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         log.warning("ignoring unreadable %s: %s", path, error)
         return None
     return data if isinstance(data, dict) else None
+
+
+def _device_key(email: str) -> str:
+    """An email as the server compares it (NFKC, trimmed, lower case)."""
+    return unicodedata.normalize("NFKC", email).strip().lower()
 
 
 class StateStore:
@@ -139,6 +148,22 @@ class StateStore:
                     "user": session.user.to_json() if session.user else None,
                 },
             )
+
+    # ------------------------------------------------------------------ device tokens
+    def load_device_token(self, email: str) -> str | None:
+        """The device token the server gave this folder for `email`, if any."""
+        with self._lock:
+            data = self._read(DEVICES_FILE) or {}
+        token = (data.get("tokens") or {}).get(_device_key(email))
+        return token if isinstance(token, str) else None
+
+    def save_device_token(self, email: str, token: str) -> None:
+        """Keep the device token for `email` (it outlives sessions: it names this device)."""
+        with self._lock:
+            data = self._read(DEVICES_FILE) or {}
+            tokens = dict(data.get("tokens") or {})
+            tokens[_device_key(email)] = token
+            self._write(DEVICES_FILE, {"format": FORMAT, "tokens": tokens})
 
     # ------------------------------------------------------------------ sync
     def _client_id(self, data: dict[str, Any] | None) -> str:

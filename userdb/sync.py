@@ -8,7 +8,7 @@ closed, time passed — and carries out the effects it returns, in order:
 injected clock and jitter from an injected random source, so every rule is
 tested without sockets or sleeping.
 
-The rules (the web client's `web/sync.js` follows the same ones):
+The rules (@userdb/client's `clients/js/src/sync_engine.js` follows the same ones):
 - resume with `hello since=cursor` on every (re)connect, naming the collections it follows
   (a client that starts following others starts over from a snapshot);
 - a `changes` applies when cursor >= from (a snapshot replaces everything);

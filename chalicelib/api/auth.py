@@ -5,12 +5,16 @@ from __future__ import annotations
 from chalice.app import Response
 
 from chalicelib.api.http import (
+    DEVICE_COOKIE,
     ApiBlueprint,
     authenticate,
     client_info,
+    cookie_value,
+    device_cookie,
     json_response,
     no_content,
     parse_body,
+    require_trusted_origin,
     session_cookie,
 )
 from chalicelib.api.operations import (
@@ -23,10 +27,13 @@ from chalicelib.errors import (
     EmailTakenError,
     InvalidCredentialsError,
     NotFoundError,
+    OriginMismatchError,
     TooManyAttemptsError,
 )
+from chalicelib.logic.accounts import SignedIn
 from chalicelib.models.accounts import (
     AuthResponse,
+    ConnectTicketResponse,
     LoginRequest,
     SessionOut,
     SessionResponse,
@@ -40,12 +47,19 @@ from chalicelib.services import get_services
 auth_routes = ApiBlueprint(__name__)
 
 
-def _signed_in(status: int, user: UserOut, token: str) -> Response:
-    max_age = get_services().settings.session_days * 86_400
+def _signed_in(status: int, signed_in: SignedIn) -> Response:
+    settings = get_services().settings
+    cookies = [session_cookie(signed_in.token, settings.session_days * 86_400)]
+    if signed_in.device_token is not None:
+        cookies.append(device_cookie(signed_in.device_token, settings.login_device_days * 86_400))
     return json_response(
-        AuthResponse(user=user, token=token),
+        AuthResponse(
+            user=UserOut.of(signed_in.account),
+            token=signed_in.token,
+            device_token=signed_in.device_token,
+        ),
         status=status,
-        headers={"Set-Cookie": session_cookie(token, max_age), "Cache-Control": "no-store"},
+        headers={"Set-Cookie": cookies, "Cache-Control": "no-store"},
     )
 
 
@@ -59,16 +73,17 @@ def _signed_in(status: int, user: UserOut, token: str) -> Response:
         replies={
             201: Reply(AuthResponse, "Signed in: the token, also set as a cookie.", (SET_SESSION,))
         },
-        errors=(EmailTakenError,),
+        errors=(EmailTakenError, OriginMismatchError),
     ),
 )
 def sign_up() -> Response:
     request = auth_routes.current_request
+    require_trusted_origin(request)
     body = parse_body(request, SignupRequest)
-    account, token = get_services().accounts.sign_up(body, client_info(request))
-    logger.append_keys(user_id=account.id)
+    signed_in = get_services().accounts.sign_up(body, client_info(request))
+    logger.append_keys(user_id=signed_in.account.id)
     logger.info("account created")
-    return _signed_in(201, UserOut.of(account), token)
+    return _signed_in(201, signed_in)
 
 
 @auth_routes.route(
@@ -81,16 +96,18 @@ def sign_up() -> Response:
         replies={
             200: Reply(AuthResponse, "Signed in: the token, also set as a cookie.", (SET_SESSION,))
         },
-        errors=(InvalidCredentialsError, TooManyAttemptsError),
+        errors=(InvalidCredentialsError, TooManyAttemptsError, OriginMismatchError),
     ),
 )
 def log_in() -> Response:
     request = auth_routes.current_request
+    require_trusted_origin(request)
     body = parse_body(request, LoginRequest)
-    account, token = get_services().accounts.log_in(body, client_info(request))
-    logger.append_keys(user_id=account.id)
+    device_token = body.device_token or cookie_value(request, DEVICE_COOKIE)
+    signed_in = get_services().accounts.log_in(body, client_info(request), device_token)
+    logger.append_keys(user_id=signed_in.account.id)
     logger.info("signed in")
-    return _signed_in(200, UserOut.of(account), token)
+    return _signed_in(200, signed_in)
 
 
 @auth_routes.route(
@@ -106,6 +123,28 @@ def log_out() -> Response:
     get_services().sessions.end(session)
     logger.info("signed out")
     return no_content({"Set-Cookie": session_cookie("", 0)})
+
+
+@auth_routes.route(
+    "/auth/ws-ticket",
+    methods=["POST"],
+    operation=Operation(
+        summary="A single-use ticket to open one WebSocket connection within 60 s",
+        description=(
+            "Connect with `?ticket=<ticket>&clientId=<uuid>`: the session token stays out "
+            "of URLs (and so of access logs). The ticket is bound to this session."
+        ),
+        replies={201: Reply(ConnectTicketResponse, "The ticket and when it expires (epoch ms).")},
+    ),
+)
+def connect_ticket() -> Response:
+    session = authenticate(auth_routes.current_request)
+    ticket, expires = get_services().tickets.issue(session)
+    return json_response(
+        ConnectTicketResponse(ticket=ticket, expires=expires * 1000),
+        status=201,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @auth_routes.route(

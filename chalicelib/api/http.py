@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from http.cookies import CookieError, SimpleCookie
 from typing import Any, TypeVar
 
@@ -31,7 +31,10 @@ from chalicelib.services import get_services
 
 MAX_BODY_BYTES = 256 * 1024
 SESSION_COOKIE = "userdb_session"
+DEVICE_COOKIE = "userdb_device"
 STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+JSON_MEDIA_TYPE = "application/json"
+MERGE_PATCH_MEDIA_TYPE = "application/merge-patch+json"
 
 R = TypeVar("R", bound=pydantic.BaseModel)
 View = Callable[..., Any]
@@ -83,14 +86,30 @@ def validation_details(error: pydantic.ValidationError) -> list[dict[str, Any]]:
     ]
 
 
+def accepted_media_types(method: str) -> frozenset[str]:
+    """What a body may be sent as: JSON, and JSON Merge Patch on PATCH (RFC 7386)."""
+    if method == "PATCH":
+        return frozenset({JSON_MEDIA_TYPE, MERGE_PATCH_MEDIA_TYPE})
+    return frozenset({JSON_MEDIA_TYPE})
+
+
+def check_media_type(request: Request) -> None:
+    """415 for a body not declared as JSON. A missing Content-Type is refused too: a
+    browser sends such a body cross-site without asking first (login CSRF)."""
+    if not request.raw_body:
+        return
+    declared = (request.headers.get("content-type") or "").split(";")[0].strip().lower()
+    if declared not in accepted_media_types(request.method):
+        allowed = " or ".join(sorted(accepted_media_types(request.method)))
+        raise UnsupportedMediaTypeError(f"Send the body as {allowed}.")
+
+
 def parse_body(request: Request, model: type[R]) -> R:
     """The JSON body as `model`: 413 over 256 KiB, 415 if not JSON, 400 if malformed or invalid."""
     raw = request.raw_body or b""
     if len(raw) > MAX_BODY_BYTES:
         raise PayloadTooLargeError(f"The request body exceeds {MAX_BODY_BYTES} bytes.")
-    content_type = (request.headers.get("content-type") or "application/json").lower()
-    if not content_type.split(";")[0].strip().endswith("json"):
-        raise UnsupportedMediaTypeError()
+    check_media_type(request)
     try:
         return model.model_validate_json(raw or b"{}")
     except pydantic.ValidationError as error:
@@ -160,6 +179,26 @@ def authenticate(request: Request) -> Session:
     return session
 
 
+def require_trusted_origin(request: Request) -> None:
+    """403 for a request a page of another site made (sign-up, login: login CSRF).
+
+    Clients that are not browsers send no Origin and pass; browsers always send it
+    on a cross-site POST and cannot forge it.
+    """
+    origin = request.headers.get("origin")
+    if origin is not None and origin.rstrip("/") not in get_services().settings.allowed_origins:
+        raise OriginMismatchError("Sign-up and sign-in are only accepted from the app's own pages.")
+
+
+def device_cookie(token: str, max_age: int) -> str:
+    """Set-Cookie for this device's token (docs/security.md): HttpOnly, SameSite=Strict."""
+    parts = [f"{DEVICE_COOKIE}={token}", "Path=/", f"Max-Age={max_age}", "HttpOnly"]
+    parts.append("SameSite=Strict")
+    if get_services().settings.secure_cookies:
+        parts.append("Secure")
+    return "; ".join(parts)
+
+
 def session_cookie(token: str, max_age: int) -> str:
     """Set-Cookie for the session: HttpOnly, SameSite=Lax, Secure but on the local stage."""
     parts = [f"{SESSION_COOKIE}={token}", "Path=/", f"Max-Age={max_age}", "HttpOnly"]
@@ -172,7 +211,7 @@ def session_cookie(token: str, max_age: int) -> str:
 def json_response(
     body: ResponseModel | dict[str, Any],
     status: int = 200,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str | list[str]] | None = None,
 ) -> Response:
     payload = body.model_dump(mode="json") if isinstance(body, pydantic.BaseModel) else body
     reply_headers: dict[str, str | list[str]] = {"Content-Type": "application/json"}
@@ -190,6 +229,35 @@ _FRAMEWORK_ERRORS: dict[str, type[UserdbError]] = {
     "UnsupportedMediaType": UnsupportedMediaTypeError,
     "MethodNotAllowedError": MethodNotAllowedError,
 }
+
+
+# An API answers JSON: nothing in it may run, load, be framed or be sniffed as a page.
+API_CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+HSTS = "max-age=63072000; includeSubDomains"
+
+
+def security_headers(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Chalice middleware: every REST reply carries the security headers (docs/security.md);
+    HSTS on every stage served over HTTPS (all but `local`)."""
+    response = get_response(event)
+    headers = response.headers
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Content-Security-Policy", API_CONTENT_SECURITY_POLICY)
+    headers.setdefault("X-Frame-Options", "DENY")
+    if get_services().settings.strict_transport_security:
+        headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
+
+
+def json_bodies_only(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Chalice middleware: a body of any other type than JSON is refused (415) on every
+    route, also those that ignore their body, before the route runs."""
+    try:
+        check_media_type(event)
+    except UnsupportedMediaTypeError as error:
+        return to_http_response(error)
+    return get_response(event)
 
 
 def framework_errors(event: Request, get_response: Callable[[Request], Response]) -> Response:

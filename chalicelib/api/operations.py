@@ -104,7 +104,10 @@ ETAG = ResponseHeader("ETag", 'The note\'s version, quoted: `"7"`. Send it back 
 LOCATION = ResponseHeader("Location", "Where the created note is, relative to /notes.")
 REDIRECT = ResponseHeader("Location", "Where the browser goes next.")
 SET_SESSION = ResponseHeader(
-    "Set-Cookie", "The `userdb_session` cookie (HttpOnly, SameSite=Lax; Secure but locally)."
+    "Set-Cookie",
+    "The `userdb_session` cookie (HttpOnly, SameSite=Lax; Secure but locally) and the "
+    "`userdb_device` cookie (HttpOnly, SameSite=Strict): this device's token for later "
+    "sign-ins (docs/security.md).",
 )
 CLEAR_SESSION = ResponseHeader("Set-Cookie", "Clears the `userdb_session` cookie.")
 RETRY_AFTER = ResponseHeader("Retry-After", "Seconds to wait before trying again.")

@@ -23,15 +23,17 @@ def _event_endpoint(event: WebsocketEvent) -> str:
 
 def connect(event: WebsocketEvent) -> Response:
     query: dict[str, str] = event.to_dict().get("queryStringParameters") or {}
+    ticket, token = query.get("ticket"), query.get("token")
     try:
         connection = get_services().connections.connect(
-            event.connection_id, query.get("token"), query.get("clientId")
+            event.connection_id, token, query.get("clientId"), ticket
         )
     except UserdbError as error:
         # A non-2xx $connect answer refuses the upgrade with that status.
         return Response(body="", status_code=error.status)
     logger.append_keys(user_id=connection.tenant_id, connection_id=connection.connection_id)
-    logger.info("connected")
+    # `token=` is deprecated (docs/protocol.md): it puts the session token in URLs.
+    logger.info("connected", extra={"credential": "ticket" if ticket is not None else "token"})
     return Response(body="", status_code=200)
 
 

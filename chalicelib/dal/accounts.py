@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 from dataclasses import dataclass
 from typing import Protocol
 
 from pynamodb.exceptions import DoesNotExist, PutError, TransactWriteError, UpdateError
-from pynamodb.expressions.condition import size
+from pynamodb.expressions.condition import Condition, size
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
 from chalicelib.dal.identities import identity_items_of, new_identity_item
-from chalicelib.dal.items import AccountItem, EmailClaimItem, IdentityItem, LoginAttemptsItem
+from chalicelib.dal.items import (
+    AccountItem,
+    EmailClaimItem,
+    IdentityItem,
+    LoginAttemptsItem,
+    TrustedDeviceItem,
+)
 from chalicelib.dal.tables import TableBinding
 from chalicelib.errors import ConflictError, EmailTakenError, IdentityInUseError, NotFoundError
 from chalicelib.models.accounts import Account
@@ -25,15 +33,21 @@ class Credentials:
 
 
 @dataclass(frozen=True)
-class LoginAttempts:
-    """Failed sign-ins of one email: the state of its throttle."""
+class CountedAttempt:
+    """A sign-in attempt counted before its password is verified: the key it was counted
+    against, the window it counts in, its place in that window, and the lockouts so far."""
 
-    failures: int = 0
-    window_started: int = 0
-    lockouts: int = 0
-    locked_until: int = 0
-    revision: int = 0
-    expires: int = 0
+    key: str
+    window_started: int
+    count: int
+    lockouts: int
+
+
+@dataclass(frozen=True)
+class AttemptsRefused:
+    """No attempt was counted: the key is locked, or its window is full, until `until`."""
+
+    until: int
 
 
 class AccountStore(Protocol):
@@ -60,15 +74,46 @@ class AccountStore(Protocol):
     ) -> Account: ...
 
     def delete(self, user_id: str) -> None:
-        """Remove the account, its email claim and identities; absent accounts are not an error."""
+        """Remove the account, its email claim, its email's sign-in counter and its
+        identities; absent accounts are not an error."""
         ...
 
 
 class LoginAttemptsStore(Protocol):
-    def get(self, email: str) -> LoginAttempts | None: ...
+    """Failed sign-ins per key (an email, an address, a trusted device), counted atomically."""
 
-    def save(self, email: str, attempts: LoginAttempts, expected_revision: int) -> bool:
-        """Write `attempts` if nobody wrote since `expected_revision` (0: absent); False if lost."""
+    def count(
+        self, key: str, now: int, limit: int, window_seconds: int
+    ) -> CountedAttempt | AttemptsRefused | None:
+        """Count one attempt against `key` if it is not locked and fewer than `limit` are
+        counted in its window (a new window starts once the last is `window_seconds` old).
+
+        One conditional write: however many run at once, at most `limit` are counted in a
+        window. None when a concurrent write won a race: call again.
+        """
+        ...
+
+    def lock(self, counted: CountedAttempt, now: int, until: int, expires: int) -> None:
+        """Lock the key until `until` and start a new window, if `counted`'s window is
+        still the key's and it is not locked (a concurrent failure may have locked it)."""
+        ...
+
+    def clear(self, counted: CountedAttempt) -> None:
+        """Forget the failures of `counted`'s window (a success), if it is still the key's."""
+        ...
+
+    def refund(self, counted: CountedAttempt) -> None:
+        """Take `counted` back (it was not a failure), if its window is still the key's."""
+        ...
+
+
+class TrustedDeviceStore(Protocol):
+    """Devices (browsers, clients) that signed in to an email, by the hash of their token."""
+
+    def add(self, token_hash: str, email: str, expires: int) -> None: ...
+
+    def signed_in(self, token_hash: str, email: str, now: int) -> bool:
+        """True if the device signed in to `email` and that has not expired."""
         ...
 
 
@@ -76,8 +121,19 @@ def _email_key(email: str) -> str:
     return f"email#{email}"
 
 
-def _login_key(email: str) -> str:
-    return f"login#{email}"
+def _login_key(key: str) -> str:
+    return f"login#{key}"
+
+
+def _device_key(token_hash: str, email: str) -> str:
+    # Hashed with the email: the item says which device and email go together, not what
+    # the email is, so an account's deletion leaves no trace of it in device items.
+    digest = hashlib.sha256(f"{email}\n{token_hash}".encode()).hexdigest()
+    return f"device#{digest}"
+
+
+# Any read of an account id that cannot exist: the decoy read of an unknown email's login.
+_DECOY_ACCOUNT_ID = "usr_decoy"
 
 
 def _to_account(item: AccountItem) -> Account:
@@ -101,6 +157,7 @@ class DynamoAccountStore:
         self._accounts = table.model(AccountItem)
         self._claims = table.model(EmailClaimItem)
         self._identities = table.model(IdentityItem)
+        self._attempts = table.model(LoginAttemptsItem)
 
     def create(
         self, account: Account, password_hash: str | None, identity: Identity | None = None
@@ -153,6 +210,12 @@ class DynamoAccountStore:
     def get_credentials(self, email: str) -> Credentials | None:
         try:
             claim = self._claims.get(_email_key(email), consistent_read=True)
+        except DoesNotExist:
+            # As many reads for an unknown email as for a real one: timing tells nothing.
+            with contextlib.suppress(DoesNotExist):
+                self._accounts.get(_DECOY_ACCOUNT_ID, consistent_read=True)
+            return None
+        try:
             item = self._accounts.get(claim.user_id, consistent_read=True)
         except DoesNotExist:
             return None
@@ -201,6 +264,8 @@ class DynamoAccountStore:
                     transaction.delete(self._accounts(user_id), condition=unchanged)
                     if item.email is not None:
                         transaction.delete(self._claims(_email_key(item.email)))
+                        # Its sign-in counter names the email too.
+                        transaction.delete(self._attempts(_login_key(item.email)))
                     for identity in identities:
                         transaction.delete(identity)
                 return
@@ -212,47 +277,139 @@ class DynamoAccountStore:
 
 
 class DynamoLoginAttemptsStore:
-    """LoginAttemptsStore on DynamoDB, with optimistic concurrency on `revision`."""
+    """LoginAttemptsStore on DynamoDB: an ADD under a condition counts an attempt in one
+    write; starting a new window is a put conditioned on the revision every write bumps."""
 
     def __init__(self, table: TableBinding) -> None:
         self._items = table.model(LoginAttemptsItem)
 
-    def get(self, email: str) -> LoginAttempts | None:
+    def count(
+        self, key: str, now: int, limit: int, window_seconds: int
+    ) -> CountedAttempt | AttemptsRefused | None:
+        items = self._items
+        item = items(_login_key(key))
         try:
-            item = self._items.get(_login_key(email), consistent_read=True)
+            item.update(
+                actions=[items.failures.add(1), items.revision.add(1)],
+                condition=items.pk.exists()
+                & (items.expires > now)
+                & (items.window_started > now - window_seconds)
+                & (items.failures < limit)
+                & (items.locked_until <= now),
+            )
+            return _counted(key, item)
+        except UpdateError as error:
+            if not _is_condition_failure(error):
+                raise
+        stored = self._get(_login_key(key))
+        # TTL deletes up to days late: an expired item is a forgotten one.
+        live = stored if stored is not None and stored.expires > now else None
+        if live is not None and live.locked_until > now:
+            return AttemptsRefused(int(live.locked_until))
+        if live is not None and live.window_started > now - window_seconds:
+            if live.failures >= limit:
+                return AttemptsRefused(int(live.window_started) + window_seconds)
+            return None  # counted by others between our write and our read: try again
+        return self._start_window(key, stored, live, now, window_seconds)
+
+    def _get(self, pk: str) -> LoginAttemptsItem | None:
+        try:
+            return self._items.get(pk, consistent_read=True)
         except DoesNotExist:
             return None
-        return LoginAttempts(
-            failures=int(item.failures),
-            window_started=int(item.window_started),
-            lockouts=int(item.lockouts),
-            locked_until=int(item.locked_until),
-            revision=int(item.revision),
-            expires=int(item.expires),
-        )
 
-    def save(self, email: str, attempts: LoginAttempts, expected_revision: int) -> bool:
-        item = self._items(
-            _login_key(email),
-            failures=attempts.failures,
-            window_started=attempts.window_started,
-            lockouts=attempts.lockouts,
-            locked_until=attempts.locked_until,
-            revision=expected_revision + 1,
-            expires=attempts.expires,
+    def _start_window(
+        self,
+        key: str,
+        stored: LoginAttemptsItem | None,
+        live: LoginAttemptsItem | None,
+        now: int,
+        window_seconds: int,
+    ) -> CountedAttempt | None:
+        items = self._items
+        revision = int(stored.revision) if stored is not None else 0
+        new = items(
+            _login_key(key),
+            failures=1,
+            window_started=now,
+            lockouts=int(live.lockouts) if live is not None else 0,
+            locked_until=int(live.locked_until) if live is not None else 0,
+            revision=revision + 1,
+            expires=max(int(live.expires) if live is not None else 0, now + window_seconds),
         )
-        condition = (
-            self._items.pk.does_not_exist()
-            if expected_revision == 0
-            else self._items.revision == expected_revision
-        )
+        condition = items.pk.does_not_exist() if stored is None else (items.revision == revision)
         try:
-            item.save(condition=condition)
+            new.save(condition=condition)
         except PutError as error:
             if _is_condition_failure(error):
-                return False
+                return None
             raise
-        return True
+        return _counted(key, new)
+
+    def lock(self, counted: CountedAttempt, now: int, until: int, expires: int) -> None:
+        items = self._items
+        self._update_window(
+            counted,
+            [
+                items.locked_until.set(until),
+                items.lockouts.set(counted.lockouts + 1),
+                items.failures.set(0),
+                items.window_started.set(now),
+                items.expires.set(expires),
+                items.revision.add(1),
+            ],
+            items.locked_until <= now,
+        )
+
+    def clear(self, counted: CountedAttempt) -> None:
+        items = self._items
+        self._update_window(counted, [items.failures.set(0), items.revision.add(1)])
+
+    def refund(self, counted: CountedAttempt) -> None:
+        items = self._items
+        self._update_window(
+            counted, [items.failures.add(-1), items.revision.add(1)], items.failures > 0
+        )
+
+    def _update_window(
+        self, counted: CountedAttempt, actions: list[Action], extra: Condition | None = None
+    ) -> None:
+        items = self._items
+        condition = items.window_started == counted.window_started
+        if extra is not None:
+            condition = condition & extra
+        try:
+            items(_login_key(counted.key)).update(actions=actions, condition=condition)
+        except UpdateError as error:
+            if not _is_condition_failure(error):
+                raise
+            # Another window by now (a concurrent failure locked it): nothing to change.
+
+
+def _counted(key: str, item: LoginAttemptsItem) -> CountedAttempt:
+    return CountedAttempt(
+        key=key,
+        window_started=int(item.window_started),
+        count=int(item.failures),
+        lockouts=int(item.lockouts),
+    )
+
+
+class DynamoTrustedDeviceStore:
+    """TrustedDeviceStore on DynamoDB: one item per device and email, expiring by TTL."""
+
+    def __init__(self, table: TableBinding) -> None:
+        self._items = table.model(TrustedDeviceItem)
+
+    def add(self, token_hash: str, email: str, expires: int) -> None:
+        self._items(_device_key(token_hash, email), expires=expires).save()
+
+    def signed_in(self, token_hash: str, email: str, now: int) -> bool:
+        try:
+            item = self._items.get(_device_key(token_hash, email), consistent_read=True)
+        except DoesNotExist:
+            return False
+        return bool(item.expires > now)
 
 
 def _is_condition_failure(error: Exception) -> bool:

@@ -107,7 +107,8 @@ class OAuthStateItem(Model):
 
 
 class LoginAttemptsItem(Model):
-    """`login#{normalised email}`: failed sign-ins and lockouts, expiring by TTL."""
+    """`login#{normalised email}`, `login#address#{ip}` or `login#device#{hash}`: failed
+    sign-ins and lockouts of that key, expiring by TTL."""
 
     class Meta(_Unbound):
         pass
@@ -119,6 +120,18 @@ class LoginAttemptsItem(Model):
     lockouts = NumberAttribute(default=0)
     locked_until = NumberAttribute(default=0)
     revision = NumberAttribute(default=0)
+    expires = NumberAttribute()
+
+
+class TrustedDeviceItem(Model):
+    """`device#{sha256(email, sha256(device token))}`: a device that signed in to an email,
+    expiring by TTL. The key alone says it; nothing in it names the email or the account."""
+
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="device")
     expires = NumberAttribute()
 
 
@@ -149,6 +162,22 @@ class SessionItem(Model):
     ip = UnicodeAttribute(null=True)
     user_agent = UnicodeAttribute(null=True)
     by_user = SessionsByUserIndex()
+
+
+class ConnectTicketItem(Model):
+    """`ticket#{sha256(ticket)}`: a single-use WebSocket connect ticket of a session.
+
+    No `user_id`: the item must stay out of the sessions' `user-index`.
+    """
+
+    class Meta(_Unbound):
+        pass
+
+    pk = UnicodeAttribute(hash_key=True)
+    kind = UnicodeAttribute(default="connect_ticket")
+    # The session's own key (the SHA-256 of its token).
+    session_key = UnicodeAttribute()
+    expires = NumberAttribute()
 
 
 # ---- {prefix}-connections ----

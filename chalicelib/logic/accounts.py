@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from chalicelib.dal.accounts import AccountStore
@@ -31,6 +32,15 @@ class TenantRecords(Protocol):
     def delete_all(self, tenant_id: str) -> int: ...
 
 
+@dataclass(frozen=True)
+class SignedIn:
+    """A sign-in's outcome: the account, its new session's token and the device's token."""
+
+    account: Account
+    token: str = field(repr=False)
+    device_token: str | None = field(default=None, repr=False)
+
+
 class AccountService:
     """The account rules; storage, hashing, sessions and time are injected."""
 
@@ -53,8 +63,9 @@ class AccountService:
         self._throttle = throttle
         self._clock = clock
 
-    def sign_up(self, request: SignupRequest, client: ClientInfo) -> tuple[Account, str]:
-        """Create an account with a password and start its first session.
+    def sign_up(self, request: SignupRequest, client: ClientInfo) -> SignedIn:
+        """Create an account with a password and start its first session; the device
+        that created it is trusted with it (login_throttle.py).
 
         EmailTakenError (409) if the email is taken, also when two sign-ups race.
         """
@@ -64,7 +75,7 @@ class AccountService:
             password_hash=self._passwords.hash(request.password),
         )
         token, _ = self._sessions.start(account.id, client)
-        return account, token
+        return SignedIn(account, token, self._throttle.trust_new_device(request.email))
 
     def create_account(
         self,
@@ -102,24 +113,33 @@ class AccountService:
             logger.exception("tenant provisioning failed; the first data request retries it")
         return account
 
-    def log_in(self, request: LoginRequest, client: ClientInfo) -> tuple[Account, str]:
-        """Check the password and start a session; one answer for unknown email and bad password."""
-        self._throttle.check(request.email)
+    def log_in(
+        self, request: LoginRequest, client: ClientInfo, device_token: str | None = None
+    ) -> SignedIn:
+        """Check the password and start a session; one answer for unknown email and bad password.
+
+        The attempt is counted before the password is verified (TooManyAttemptsError
+        when its counters are full); `device_token`, from an earlier sign-in to this
+        email, puts it on that device's own counter. Unknown emails do the same work.
+        """
+        attempt = self._throttle.begin(request.email, client.ip, device_token)
         credentials = self._accounts.get_credentials(request.email)
         if credentials is None or credentials.password_hash is None:
             self._passwords.verify_decoy(request.password)
-            self._throttle.record_failure(request.email)
-            raise InvalidCredentialsError()
-        if not self._passwords.verify(credentials.password_hash, request.password):
-            self._throttle.record_failure(request.email)
+            verified = False
+        else:
+            verified = self._passwords.verify(credentials.password_hash, request.password)
+        self._throttle.finish(attempt, succeeded=verified)
+        if credentials is None or credentials.password_hash is None or not verified:
             raise InvalidCredentialsError()
         if self._passwords.needs_rehash(credentials.password_hash):
             self._accounts.set_password_hash(
                 credentials.account.id, self._passwords.hash(request.password)
             )
-        self._throttle.record_success(request.email)
         token, _ = self._sessions.start(credentials.account.id, client)
-        return credentials.account, token
+        return SignedIn(
+            credentials.account, token, self._throttle.device_token_after_success(attempt)
+        )
 
     def get(self, user_id: str) -> Account:
         """The account of a validated session; Unauthorized if it was deleted meanwhile."""

@@ -10,10 +10,17 @@ import pydantic
 
 from chalicelib.dal.connection_push import ConnectionGoneError
 from chalicelib.dal.connections import ConnectionStore
-from chalicelib.errors import UserdbError, ValidationError, to_websocket_message
+from chalicelib.errors import (
+    RateLimitedError,
+    UserdbError,
+    ValidationError,
+    to_websocket_message,
+)
 from chalicelib.logic.change_feed import ChangeFeed
 from chalicelib.logic.clock import Clock, epoch_ms, epoch_s
+from chalicelib.logic.connect_tickets import ConnectTickets
 from chalicelib.logic.instance_cache import InstanceCache
+from chalicelib.logic.message_guard import MessageGuard, Verdict
 from chalicelib.logic.message_split import split_changes
 from chalicelib.logic.posting import ConnectionPusher
 from chalicelib.logic.pushed_marks import marks_after, needs_writing
@@ -34,6 +41,8 @@ from chalicelib.models.protocol import (
 
 # API Gateway closes every connection after 2 hours; items outlive that a little.
 CONNECTION_TTL_SECONDS = 2 * 3600 + 600
+# A connection's message budget when settings give none (Settings.ws_messages_*).
+DEFAULT_MESSAGES_PER_SECOND, DEFAULT_MESSAGE_BURST = 10.0, 40
 
 
 def _client_id(raw: str | None) -> str:
@@ -53,8 +62,15 @@ class ConnectionService:
         feed: ChangeFeed,
         clock: Clock,
         push: ConnectionPusher | None = None,
+        *,
+        tickets: ConnectTickets | None = None,
+        guard: MessageGuard | None = None,
     ) -> None:
         self._sessions = sessions
+        self._tickets = tickets
+        self._guard = guard or MessageGuard(
+            clock, DEFAULT_MESSAGES_PER_SECOND, DEFAULT_MESSAGE_BURST
+        )
         self._connections = connections
         self._feed = feed
         self._clock = clock
@@ -64,9 +80,22 @@ class ConnectionService:
         # entry is never wrong while it lives; once it is gone the ack's write says so.
         self._tenants: InstanceCache[str, str] = InstanceCache(10_000)
 
-    def connect(self, connection_id: str, token: str | None, client_id: str | None) -> Connection:
-        """Validate the session and remember the connection (401/400 reject the upgrade)."""
-        session = self._sessions.validate(token or "")
+    def connect(
+        self,
+        connection_id: str,
+        token: str | None,
+        client_id: str | None,
+        ticket: str | None = None,
+    ) -> Connection:
+        """Validate the session and remember the connection (401/400 reject the upgrade).
+
+        The session comes from a connect ticket (used up here), or, deprecated, from the
+        session token itself in the URL.
+        """
+        if ticket is not None and self._tickets is not None:
+            session = self._tickets.redeem(ticket)
+        else:
+            session = self._sessions.validate(token or "")
         connection = Connection(
             tenant_id=session.user_id,
             connection_id=connection_id,
@@ -78,6 +107,7 @@ class ConnectionService:
         return connection
 
     def disconnect(self, connection_id: str) -> None:
+        self._guard.forget(connection_id)
         connection = self._connections.get(connection_id)
         if connection is not None:
             self._connections.remove(connection.tenant_id, connection_id)
@@ -97,6 +127,12 @@ class ConnectionService:
         push = push or self._push
         if push is None:
             raise RuntimeError("no @connections endpoint: set USERDB_WEBSOCKET_ENDPOINT")
+        verdict = self._guard.admit(connection_id)
+        if verdict is not Verdict.ADMIT:
+            # Dropped before any DynamoDB call; the client hears it once per episode.
+            if verdict is Verdict.REFUSE_AND_TELL:
+                self._post(push, connection_id, encode_error(RateLimitedError()))
+            return
         action: ClientAction | ValidationError
         try:
             action = client_action.validate_json(body or b"")
@@ -120,13 +156,17 @@ class ConnectionService:
         """An ack, the most frequent message, in one write: the connection's tenant never
         changes, so a warm instance knows it, and the conditional update tells us if the
         connection is gone."""
+        if not self._guard.ack_is_news(connection_id, version):
+            return  # acks are cumulative: one at or below the last says nothing new
         tenant_id = self._tenants.get(connection_id)
         if tenant_id is None:
             tenant_id = self._connections.tenant_of(connection_id)
         if tenant_id is not None and self._connections.raise_ack(tenant_id, connection_id, version):
             self._tenants.put(connection_id, tenant_id)
+            self._guard.record_ack(connection_id, version)
             return
         self._tenants.forget(connection_id)
+        self._guard.forget(connection_id)
         push.close(connection_id)
 
     def _answer(self, connection: Connection, action: ClientAction, push: ConnectionPusher) -> None:
@@ -169,6 +209,7 @@ class ConnectionService:
     def _acknowledge(self, connection: Connection, version: int | None) -> None:
         if version:
             self._connections.raise_ack(connection.tenant_id, connection.connection_id, version)
+            self._guard.record_ack(connection.connection_id, version)
 
     def _catch_up(
         self,

@@ -70,7 +70,10 @@ class SessionService:
         """The live session of `token`, or UnauthorizedError. Cached for a few seconds."""
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise UnauthorizedError()
-        token_hash = hash_token(token)
+        return self.validate_key(hash_token(token))
+
+    def validate_key(self, token_hash: str) -> Session:
+        """The live session stored under `token_hash` (its key), or UnauthorizedError."""
         now = self._clock.now()
         cached = self._cache.get(token_hash)
         if cached is not None and cached.expires > now:

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Literal
 
+import idna
 from email_validator import SPECIAL_USE_DOMAIN_NAMES
-from pydantic import AfterValidator, EmailStr, Field, HttpUrl, StringConstraints, UrlConstraints
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    EmailStr,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    TypeAdapter,
+    UrlConstraints,
+)
 
 from chalicelib.models.base import RequestModel, ResponseModel
 from chalicelib.models.identities import IdentityOut
@@ -17,8 +28,26 @@ IMAGE_URL_MAX = 2048
 
 
 def normalise_email(email: str) -> str:
-    """Emails compare case-insensitively and without surrounding spaces."""
-    return email.strip().lower()
+    """Emails compare after NFKC (a full-width d, U+FF44, is a d), case-insensitively and
+    without surrounding spaces."""
+    return unicodedata.normalize("NFKC", email).strip().lower()
+
+
+def _compatibility_form(value: object) -> object:
+    # Before email-validator, which normalises to NFC only: look-alikes must not pass as new.
+    return unicodedata.normalize("NFKC", value) if isinstance(value, str) else value
+
+
+def _idna_domain(email: str) -> str:
+    """Refuse a domain that is still not ASCII after NFKC unless it is valid IDNA (UTS 46,
+    with the `idna` package, as email-validator itself uses)."""
+    domain = email.rpartition("@")[2]
+    if not domain.isascii():
+        try:
+            idna.encode(domain, uts46=True)
+        except idna.IDNAError:
+            raise ValueError("the domain is not a valid internationalised domain name") from None
+    return email
 
 
 def _any_case(word: str) -> str:
@@ -32,11 +61,23 @@ NOT_SPECIAL_USE_DOMAIN = "(?![^@]*@(?:.*\\.)?(?:{})$)".format(
 )
 Email = Annotated[
     EmailStr,
+    BeforeValidator(_compatibility_form),
     Field(max_length=EMAIL_MAX, json_schema_extra={"pattern": f"^{NOT_SPECIAL_USE_DOMAIN}"}),
     AfterValidator(normalise_email),
+    AfterValidator(_idna_domain),
 ]
 Password = Annotated[str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX)]
+# A name is stripped, then must not be empty: the schema says "has a character that is not
+# whitespace", listing the characters pydantic strips (Unicode's White_Space, not Python's
+# `str.isspace`, which adds U+001C-U+001F), found by asking pydantic itself.
+_strip = TypeAdapter(Annotated[str, StringConstraints(strip_whitespace=True)]).validate_python
+STRIPPED = "".join(chr(c) for c in range(0x3001) if chr(c).isspace() and not _strip(chr(c)))
+HAS_NON_WHITESPACE = "[^{}]".format("".join(f"\\u{ord(c):04x}" for c in STRIPPED))
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=NAME_MAX),
+    Field(json_schema_extra={"pattern": HAS_NON_WHITESPACE}),
+]
 # The limit is on what the client sends (Field(max_length) would count the normalised URL).
 ImageUrl = Annotated[HttpUrl, UrlConstraints(max_length=IMAGE_URL_MAX)]
 
@@ -77,6 +118,8 @@ class SignupRequest(RequestModel):
 class LoginRequest(RequestModel):
     email: Email
     password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
+    # The device token of an earlier sign-in to this email, for clients without cookies.
+    device_token: Annotated[str, Field(min_length=1, max_length=256)] | None = None
 
 
 class UpdateProfileRequest(RequestModel):
@@ -124,6 +167,15 @@ class SessionOut(ResponseModel):
 class AuthResponse(ResponseModel):
     user: UserOut
     token: str
+    # This device's token for later sign-ins to this email (also the `userdb_device` cookie).
+    device_token: str | None = None
+
+
+class ConnectTicketResponse(ResponseModel):
+    """A single-use WebSocket connect ticket: `?ticket=` within 60 s (epoch ms `expires`)."""
+
+    ticket: str
+    expires: int
 
 
 class SessionResponse(ResponseModel):

@@ -2,16 +2,22 @@
 
 The runtime owns the first two and runs them on an internal port; the DynamoDB
 front (dynamodb_front.py) listens on --ddb-port and passes every request to them.
+LocalStack keeps its own port (4566 unless --endpoint says otherwise).
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from infra.local.config import BackendKind, RuntimeConfig
 from infra.local.dynamodb_local import DynamoDBLocalProcess
+
+if TYPE_CHECKING:
+    from infra.localstack.process import LocalStackProcess
+
+log = logging.getLogger("userdb.local.localstack")
 
 
 class Backend(Protocol):
@@ -20,6 +26,9 @@ class Backend(Protocol):
     name: str
     # Whether tables outlive the runtime (so must event source mapping checkpoints).
     persistent: bool
+    # Whether it may be sent concurrent requests (moto's server may not: the runtime
+    # passes its requests one at a time).
+    concurrent: bool
 
     def start(self) -> str:
         """Start (if the runtime owns it) and return the endpoint URL."""
@@ -33,6 +42,7 @@ class DynamoDBLocalBackend:
 
     name = "dynamodb-local"
     persistent = True
+    concurrent = True
 
     def __init__(self, host: str, port: int, data_dir: Path) -> None:
         self.process = DynamoDBLocalProcess(host, port, data_dir / "dynamodb")
@@ -49,6 +59,9 @@ class MotoBackend:
 
     name = "moto"
     persistent = False
+    # Its TransactWriteItems deep-copies tables that concurrent writes change ("dictionary
+    # changed size during iteration": 500s), and conditional writes race.
+    concurrent = False
 
     def __init__(self, host: str, port: int) -> None:
         self._host, self._port = host, port
@@ -75,6 +88,7 @@ class EndpointBackend:
 
     name = "endpoint"
     persistent = False
+    concurrent = True
 
     def __init__(self, url: str) -> None:
         self._url = url.rstrip("/")
@@ -86,10 +100,40 @@ class EndpointBackend:
         pass
 
 
+class LocalStackBackend:
+    """LocalStack's DynamoDB and Streams (docs/localstack.md): the LocalStack answering on
+    the URL, else one started there (without Docker) and stopped with the runtime."""
+
+    name = "localstack"
+    persistent = False  # in memory, like LocalStack's default
+    concurrent = True
+
+    def __init__(self, url: str | None) -> None:
+        from infra.localstack.service import DEFAULT_URL  # noqa: PLC0415 - only when chosen
+
+        self._url = (url or DEFAULT_URL).rstrip("/")
+        self._process: LocalStackProcess | None = None
+
+    def start(self) -> str:
+        from infra.localstack.service import already_there, describe, own_process  # noqa: PLC0415
+
+        if not already_there(self._url):
+            self._process = own_process(self._url, tied=True)
+            log.info(describe(self._process, self._process.start()))
+        return self._url
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+
+
 def make_backend(config: RuntimeConfig, internal_port: int) -> Backend:
     """The backend `config` asks for; owned backends listen on `internal_port`."""
     if config.backend is BackendKind.MOTO:
         return MotoBackend(config.host, internal_port)
+    if config.backend is BackendKind.LOCALSTACK:
+        return LocalStackBackend(config.endpoint)
     if config.backend is BackendKind.ENDPOINT:
         if not config.endpoint:
             raise SystemExit("--backend endpoint needs --endpoint URL")

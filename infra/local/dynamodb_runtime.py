@@ -20,7 +20,9 @@ from infra.local.dynamodb_front import DynamoDBFront, Notice
 from infra.local.dynamodb_wire import BackendPool, DynamoDBApi
 from infra.local.lambda_runtime import LambdaRuntime
 from infra.local.streams.batching import FunctionResult
-from infra.local.streams.manager import ChaliceSource, MappingManager
+from infra.local.streams.declared import DeclaredSource
+from infra.local.streams.registry import MappingRegistry
+from infra.local.streams.runner import MappingRunner
 from infra.local.streams.source import BackendStreamSource
 from infra.local.streams.store import FileMappingStore, MappingStore, MemoryMappingStore
 from infra.local.ttl_sweeper import TtlRemovals, TtlSweeper
@@ -43,6 +45,8 @@ class DynamoDBRuntimeConfig:
     ttl_interval_s: float = 30.0
     access_key: str = "local"
     secret_key: str = "local"  # noqa: S105 - local endpoints accept any credentials
+    # Pass requests to the backend one at a time (a backend unsafe under concurrency: moto).
+    one_request_at_a_time: bool = False
 
 
 class LambdaInvoker:
@@ -69,7 +73,7 @@ class DynamoDBRuntime:
     def __init__(self, config: DynamoDBRuntimeConfig) -> None:
         self.config = config
         self.removals = TtlRemovals()
-        self.manager: MappingManager | None = None
+        self.mappings: MappingRunner | None = None
         self.sweeper: TtlSweeper | None = None
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
@@ -89,8 +93,8 @@ class DynamoDBRuntime:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
 
     def _notice(self, notice: Notice) -> None:
-        if self.manager is not None:
-            self.manager.notice(notice)
+        if self.mappings is not None:
+            self.mappings.notice(notice)
         if self.sweeper is not None:
             self.sweeper.notice(notice)
 
@@ -101,15 +105,17 @@ class DynamoDBRuntime:
         return self.url
 
     async def _start_front(self) -> None:
-        self._pool = BackendPool(self.config.backend_url)
+        self._pool = BackendPool(
+            self.config.backend_url, one_at_a_time=self.config.one_request_at_a_time
+        )
         self._front = DynamoDBFront(self._pool, self._notice)
         await self._front.start(self.config.host, self.config.port)
 
-    def start_streams(self, functions: LambdaRuntime, sources: list[ChaliceSource]) -> None:
+    def start_streams(self, functions: LambdaRuntime, sources: list[DeclaredSource]) -> None:
         """Start the mappings (persisted ones and the app's) and the TTL sweeper."""
         self.submit(self._start_streams(functions, sources)).result(timeout=60)
 
-    async def _start_streams(self, functions: LambdaRuntime, sources: list[ChaliceSource]) -> None:
+    async def _start_streams(self, functions: LambdaRuntime, sources: list[DeclaredSource]) -> None:
         assert self._pool is not None
         config = self.config
         api = DynamoDBApi(self._pool, config.region, config.access_key, config.secret_key)
@@ -117,19 +123,18 @@ class DynamoDBRuntime:
             FileMappingStore(config.state_dir) if config.state_dir else MemoryMappingStore()
         )
         self._invoker = LambdaInvoker(functions)
-        self.manager = MappingManager(
+        self.mappings = MappingRunner(
+            MappingRegistry(functions, store),
             BackendStreamSource(api),
             self._invoker,
-            functions,
-            store,
             interval_s=config.stream_interval_s,
             safety_poll_s=config.safety_poll_s,
             retry_backoff_s=max(config.stream_interval_s, 0.05),
             identify=self.removals.identify,
         )
-        await self.manager.start(sources)
+        await self.mappings.start(sources)
         self.sweeper = TtlSweeper(
-            api, self.removals, self.manager.wake_table, config.ttl_interval_s
+            api, self.removals, self.mappings.wake_table, config.ttl_interval_s
         )
         self._tasks.append(asyncio.get_running_loop().create_task(self.sweeper.run()))
 
@@ -149,8 +154,8 @@ class DynamoDBRuntime:
     async def _stop(self) -> None:
         for task in self._tasks:
             task.cancel()
-        if self.manager is not None:
-            await self.manager.stop()
+        if self.mappings is not None:
+            await self.mappings.stop()
         if self._front is not None:
             await self._front.stop()
         if self._pool is not None:

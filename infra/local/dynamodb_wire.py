@@ -139,16 +139,22 @@ class _Connection:
 
 @dataclass
 class BackendPool:
-    """Keep-alive connections to one http:// backend, reused request after request."""
+    """Keep-alive connections to one http:// backend, reused request after request.
+
+    `one_at_a_time` sends the next request only once the last is answered: for a backend
+    that is not safe under concurrent requests (moto: docs/local-runtime.md).
+    """
 
     url: str
     max_idle: int = 32
+    one_at_a_time: bool = False
     _idle: list[_Connection] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
+        self._turn = asyncio.Lock()
 
     async def _open(self) -> _Connection:
         reader, writer = await asyncio.open_connection(self.host, self.port, limit=MAX_HEAD)
@@ -156,6 +162,12 @@ class BackendPool:
 
     async def send(self, request: bytes, *, head_request: bool = False) -> HttpMessage:
         """Send one encoded request; a stale pooled connection is retried once on a new one."""
+        if not self.one_at_a_time:
+            return await self._send(request, head_request)
+        async with self._turn:
+            return await self._send(request, head_request)
+
+    async def _send(self, request: bytes, head_request: bool) -> HttpMessage:
         reused = bool(self._idle)
         connection = self._idle.pop() if reused else await self._open()
         try:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,10 +14,12 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from infra.local.dynamodb_runtime import DynamoDBRuntime
-from infra.local.streams.manager import MappingManager
 from infra.local.streams.mappings import InvalidParameterValueError, LambdaApiError
+from infra.local.streams.runner import MappingRunner
 
 PREFIX = "/2015-03-31/event-source-mappings"
+
+Operation = Callable[[Request], Awaitable[tuple[int, Any]]]
 
 
 def _error(error: LambdaApiError) -> Response:
@@ -39,20 +42,25 @@ async def _body(request: Request) -> dict[str, Any]:
     return body
 
 
-def event_source_mapping_routes(dynamodb: DynamoDBRuntime) -> list[BaseRoute]:
-    """Create / Get / List / Update / Delete EventSourceMapping, run on the mappings' loop."""
+class EventSourceMappingApi:
+    """Create / Get / List / Update / Delete EventSourceMapping, each run on the mappings'
+    event loop (the DynamoDB runtime's), answered as Lambda answers."""
 
-    async def on_mappings(work: Callable[[MappingManager], Awaitable[Any]]) -> Any:
-        async def run() -> Any:
-            if dynamodb.manager is None:
-                raise LambdaApiError("The stream event source mappings are not running.")
-            return await work(dynamodb.manager)
+    def __init__(self, dynamodb: DynamoDBRuntime) -> None:
+        self._dynamodb = dynamodb
 
-        return await asyncio.wrap_future(dynamodb.submit(run()))
+    def routes(self) -> list[BaseRoute]:
+        collection = [PREFIX, PREFIX + "/"]
+        return [
+            *(Route(path, self._handle(self.create), methods=["POST"]) for path in collection),
+            *(Route(path, self._handle(self.listing), methods=["GET"]) for path in collection),
+            Route(PREFIX + "/{uuid}", self._handle(self.get), methods=["GET"]),
+            Route(PREFIX + "/{uuid}", self._handle(self.update), methods=["PUT"]),
+            Route(PREFIX + "/{uuid}", self._handle(self.delete), methods=["DELETE"]),
+        ]
 
-    def handle(
-        operation: Callable[[Request], Awaitable[tuple[int, Any]]],
-    ) -> Callable[[Request], Awaitable[Response]]:
+    @staticmethod
+    def _handle(operation: Operation) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             try:
                 status, answer = await operation(request)
@@ -62,49 +70,51 @@ def event_source_mapping_routes(dynamodb: DynamoDBRuntime) -> list[BaseRoute]:
 
         return endpoint
 
-    async def create(request: Request) -> tuple[int, Any]:
-        body = await _body(request)
-        return 202, await on_mappings(lambda manager: manager.create(body))
+    async def _on_mappings(self, work: Callable[[MappingRunner], Any]) -> Any:
+        """`work(runner)` on the mappings' loop; awaited there if it is a coroutine."""
 
-    async def listing(request: Request) -> tuple[int, Any]:
+        async def run() -> Any:
+            mappings = self._dynamodb.mappings
+            if mappings is None:
+                raise LambdaApiError("The stream event source mappings are not running.")
+            answer = work(mappings)
+            return await answer if inspect.isawaitable(answer) else answer
+
+        return await asyncio.wrap_future(self._dynamodb.submit(run()))
+
+    async def create(self, request: Request) -> tuple[int, Any]:
+        body = await _body(request)
+        return 202, await self._on_mappings(lambda mappings: mappings.create(body))
+
+    async def listing(self, request: Request) -> tuple[int, Any]:
         query = request.query_params
         max_items = query.get("MaxItems")
         if max_items is not None and not max_items.isdigit():
             raise InvalidParameterValueError("MaxItems must be a number.")
-
-        async def run(manager: MappingManager) -> Any:
-            return manager.list_mappings(
+        answer = await self._on_mappings(
+            lambda mappings: mappings.registry.list_mappings(
                 query.get("EventSourceArn"),
                 query.get("FunctionName"),
                 query.get("Marker"),
                 int(max_items) if max_items else None,
             )
+        )
+        return 200, answer
 
-        return 200, await on_mappings(run)
-
-    async def get(request: Request) -> tuple[int, Any]:
+    async def get(self, request: Request) -> tuple[int, Any]:
         mapping_id = request.path_params["uuid"]
+        return 200, await self._on_mappings(lambda mappings: mappings.registry.get(mapping_id))
 
-        async def run(manager: MappingManager) -> Any:
-            return manager.get(mapping_id)
-
-        return 200, await on_mappings(run)
-
-    async def update(request: Request) -> tuple[int, Any]:
+    async def update(self, request: Request) -> tuple[int, Any]:
         body = await _body(request)
         mapping_id = request.path_params["uuid"]
-        return 202, await on_mappings(lambda manager: manager.update(mapping_id, body))
+        return 202, await self._on_mappings(lambda mappings: mappings.update(mapping_id, body))
 
-    async def delete(request: Request) -> tuple[int, Any]:
+    async def delete(self, request: Request) -> tuple[int, Any]:
         mapping_id = request.path_params["uuid"]
-        return 202, await on_mappings(lambda manager: manager.delete(mapping_id))
+        return 202, await self._on_mappings(lambda mappings: mappings.delete(mapping_id))
 
-    collection = [
-        Route(path, handle(create), methods=["POST"]) for path in (PREFIX, PREFIX + "/")
-    ] + [Route(path, handle(listing), methods=["GET"]) for path in (PREFIX, PREFIX + "/")]
-    return [
-        *collection,
-        Route(PREFIX + "/{uuid}", handle(get), methods=["GET"]),
-        Route(PREFIX + "/{uuid}", handle(update), methods=["PUT"]),
-        Route(PREFIX + "/{uuid}", handle(delete), methods=["DELETE"]),
-    ]
+
+def event_source_mapping_routes(dynamodb: DynamoDBRuntime) -> list[BaseRoute]:
+    """The Lambda API's event source mapping routes, for the REST port."""
+    return EventSourceMappingApi(dynamodb).routes()

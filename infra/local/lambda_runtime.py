@@ -14,6 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from chalice.utils import to_cfn_resource_name
+
 from infra.local.faults import Faults, InjectedFaultError
 
 LOCAL_ACCOUNT_ID = "000000000000"
@@ -33,13 +35,15 @@ class FunctionTimeoutError(RuntimeError):
 
 @dataclass(frozen=True)
 class LambdaFunction:
-    """A function as deployed: its name on AWS and the callable Lambda would run."""
+    """A function as deployed: its name on AWS, the callable Lambda would run, and its
+    logical id in `chalice package`'s template (what a merge template refers to)."""
 
     name: str
     handler: Handler
     memory_mb: int = 128
     timeout_s: float = 60.0
     region: str = "us-east-1"
+    logical_id: str = ""
 
     @property
     def arn(self) -> str:
@@ -162,6 +166,11 @@ def websocket_function_names(app: Any, config: Any) -> dict[str, str]:
     }
 
 
+def function_logical_id(resource_name: str) -> str:
+    """Chalice's logical id of a function in its template (the REST API's is `APIHandler`)."""
+    return "APIHandler" if resource_name == "api_handler" else to_cfn_resource_name(resource_name)
+
+
 def chalice_functions(app: Any, config: Any, region: str) -> LambdaRuntime:
     """Every function `chalice deploy` would create for `app`, named as it names them.
 
@@ -173,15 +182,18 @@ def chalice_functions(app: Any, config: Any, region: str) -> LambdaRuntime:
     memory = int(config.lambda_memory_size or 128)
     timeout = float(config.lambda_timeout or 60)
     runtime = LambdaRuntime()
+
+    def add(name: str, handler: Handler, resource_name: str) -> None:
+        logical_id = function_logical_id(resource_name)
+        runtime.add(LambdaFunction(name, handler, memory, timeout, region, logical_id))
+
     if app.routes:
-        runtime.add(LambdaFunction(rest_function_name(app, config), app, memory, timeout, region))
+        add(rest_function_name(app, config), app, "api_handler")
     for route_key, name in websocket_function_names(app, config).items():
-        handler = app.handler_map[app.websocket_handlers[route_key].name]
-        runtime.add(LambdaFunction(name, handler, memory, timeout, region))
+        handler_name = app.websocket_handlers[route_key].name
+        add(name, app.handler_map[handler_name], name.removeprefix(prefix))
     for source in app.event_sources:
-        handler = app.handler_map[source.name]
-        runtime.add(LambdaFunction(prefix + source.name, handler, memory, timeout, region))
+        add(prefix + source.name, app.handler_map[source.name], source.name)
     for function in app.pure_lambda_functions:
-        handler = app.handler_map[function.name]
-        runtime.add(LambdaFunction(prefix + function.name, handler, memory, timeout, region))
+        add(prefix + function.name, app.handler_map[function.name], function.name)
     return runtime

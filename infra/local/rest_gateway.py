@@ -9,7 +9,7 @@ ASGI under the `/api` prefix and serves the web client's files.
 from __future__ import annotations
 
 import base64
-import html
+import json
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import unquote
 
-from chalice.local import LocalGateway, LocalGatewayException
+from chalice.local import ForbiddenError, LocalGateway, LocalGatewayException
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.convertors import PathConvertor, register_url_convertor
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -34,11 +35,28 @@ from infra.local.lambda_runtime import (
     rest_function_name,
 )
 from infra.local.rest_events import RestApiInfo, forwarded_headers, proxy_event
+from infra.local.web_client import (
+    CONFIG_PATH,
+    CanonicalOrigin,
+    SecurityHeaders,
+    WebClientConfig,
+    security_headers,
+)
 from infra.local.websocket_gateway.events import local_api_id
 
 API_PREFIX = "/api"
+# The web client imports @userdb/client's ES modules from /client/ (no build step).
+CLIENT_PATH, CLIENT_SOURCE = "/client", Path("clients", "js", "src")
 HEALTH_PATH = "/health"
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+# API Gateway's answer to an unknown path sent with an Authorization header: it quotes the
+# header, credentials and all. Locally the value is left out (logs, screenshots, proxies).
+UNKNOWN_PATH_WITH_AUTHORIZATION = (
+    "Authorization header requires 'Credential' parameter. Authorization header requires "
+    "'Signature' parameter. Authorization header requires 'SignedHeaders' parameter. "
+    "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. "
+    "Authorization=[not shown by the local runtime]"
+)
 
 
 class _AnyPathConvertor(PathConvertor):
@@ -102,6 +120,17 @@ class RestGateway(LocalGateway):
         super().__init__(cast(Any, _RestFunction(loaded.app, lambdas, name)), loaded.config)
         self._api = api
 
+    def handle_request(
+        self, method: str, path: str, headers: dict[str, str], body: bytes | None
+    ) -> Any:
+        try:
+            return super().handle_request(method, path, headers, body)
+        except ForbiddenError as error:
+            if b"Authorization=" not in (error.body or b""):
+                raise
+            quiet = json.dumps({"message": UNKNOWN_PATH_WITH_AUTHORIZATION}).encode()
+            raise ForbiddenError(error.headers, quiet) from None
+
     def _generate_lambda_context(self) -> Any:
         # Ours, not Chalice's: the same context class every emulated function gets.
         return LambdaContext(self._function)
@@ -143,42 +172,33 @@ def _starting() -> Response:
     )
 
 
-def with_websocket_url(page: str, ws_url: str) -> str:
-    """The web client's page told where the WebSocket API is (`<meta name="userdb-ws-url">`)."""
-    tag = f'<meta name="userdb-ws-url" content="{html.escape(ws_url, quote=True)}" />'
-    head = page.find("<head>")
-    if head < 0:
-        return tag + page
-    return page[: head + len("<head>")] + "\n    " + tag + page[head + len("<head>") :]
+class RestApiGateway:
+    """HTTP under `/api` -> the REST function, as API Gateway's REST API runs it;
+    `GET /api/health` answers 503 until `is_ready()` (200 then, unless the app has its own)."""
 
+    def __init__(
+        self, loaded: LoadedApp, lambdas: LambdaRuntime, is_ready: Callable[[], bool]
+    ) -> None:
+        api = RestApiInfo(
+            api_id=local_api_id(loaded.app.app_name, "rest"), stage=loaded.api_gateway_stage
+        )
+        self.events = RestGateway(loaded, lambdas, api)
+        self._is_ready = is_ready
+        self._app_has_health = HEALTH_PATH in loaded.app.routes
 
-def build_rest_app(
-    loaded: LoadedApp,
-    web_dir: Path | None,
-    lambdas: LambdaRuntime | None = None,
-    is_ready: Callable[[], bool] = lambda: True,
-    *,
-    extra_routes: Sequence[BaseRoute] = (),
-    ws_port: int | None = None,
-) -> Starlette:
-    """The ASGI app for web + REST; `GET /api/health` answers 503 until `is_ready()`.
+    def routes(self) -> list[BaseRoute]:
+        return [
+            Route(API_PREFIX, self.invoke, methods=ALL_METHODS),
+            Route(API_PREFIX + "/{path:api_path}", self.invoke, methods=ALL_METHODS),
+        ]
 
-    `extra_routes` (e.g. the Lambda API) are matched after `/api` and before the web
-    client, whose page learns the WebSocket port (`ws_port`) from a meta tag.
-    """
-    api = RestApiInfo(
-        api_id=local_api_id(loaded.app.app_name, "rest"), stage=loaded.api_gateway_stage
-    )
-    gateway = RestGateway(loaded, lambdas or LambdaRuntime(), api)
-    app_has_health = HEALTH_PATH in loaded.app.routes
-
-    async def invoke(request: Request) -> Response:
+    async def invoke(self, request: Request) -> Response:
         raw_path = request.scope.get("raw_path") or request.url.path.encode()
         path = raw_path.decode("latin-1")[len(API_PREFIX) :] or "/"
         if path == HEALTH_PATH and request.method == "GET":
-            if not is_ready():
+            if not self._is_ready():
                 return _starting()
-            if not app_has_health:
+            if not self._app_has_health:
                 return JSONResponse({"status": "ok"})
         if request.url.query:
             path = f"{path}?{request.url.query}"
@@ -190,7 +210,7 @@ def build_rest_app(
         body = await request.body()
         try:
             result = await run_in_threadpool(
-                gateway.handle_request, request.method, path, headers, body or None
+                self.events.handle_request, request.method, path, headers, body or None
             )
         except LocalGatewayException as error:
             return Response(
@@ -198,24 +218,38 @@ def build_rest_app(
             )
         return to_starlette_response(result)
 
+
+def build_rest_app(
+    loaded: LoadedApp,
+    web_dir: Path | None,
+    lambdas: LambdaRuntime | None = None,
+    is_ready: Callable[[], bool] = lambda: True,
+    *,
+    extra_routes: Sequence[BaseRoute] = (),
+    web_config: WebClientConfig | None = None,
+) -> Starlette:
+    """The ASGI app for web + REST (`RestApiGateway` under `/api`).
+
+    `extra_routes` (e.g. the Lambda API) are matched after `/api` and before the web
+    client, whose page learns where the API and the WebSocket are from `GET /config.json`
+    (`web_config`), and which is served under its Content-Security-Policy.
+    """
+    gateway = RestApiGateway(loaded, lambdas or LambdaRuntime(), is_ready)
+
     async def root_redirect(_: Request) -> Response:
         return RedirectResponse("/index.html" if web_dir else f"{API_PREFIX}/health")
 
-    routes: list[Any] = [
-        Route(API_PREFIX, invoke, methods=ALL_METHODS),
-        Route(API_PREFIX + "/{path:api_path}", invoke, methods=ALL_METHODS),
-        *extra_routes,
-    ]
+    routes: list[Any] = [*gateway.routes(), *extra_routes]
+    if web_config is not None:
+        document = web_config.as_json()
+
+        async def web_client_config(_: Request) -> Response:
+            return JSONResponse(document, headers={"Cache-Control": "no-store"})
+
+        routes.append(Route(CONFIG_PATH, web_client_config, methods=["GET"]))
     if web_dir is not None and web_dir.is_dir():
-        if ws_port is not None and (web_dir / "index.html").is_file():
-            page = (web_dir / "index.html").read_text(encoding="utf-8")
-
-            async def web_page(request: Request) -> Response:
-                # The host the browser used, so a phone on the LAN reaches the socket too.
-                ws_url = f"ws://{request.url.hostname or '127.0.0.1'}:{ws_port}/"
-                return HTMLResponse(with_websocket_url(page, ws_url))
-
-            routes += [Route("/", web_page), Route("/index.html", web_page)]
+        if (web_dir.parent / CLIENT_SOURCE).is_dir():
+            routes.append(Mount(CLIENT_PATH, StaticFiles(directory=web_dir.parent / CLIENT_SOURCE)))
         routes.append(Mount("/", StaticFiles(directory=web_dir, html=True)))
     else:
         routes.append(Route("/", root_redirect))
@@ -223,4 +257,10 @@ def build_rest_app(
     async def not_found(_: Request, __: Exception) -> Response:
         return JSONResponse({"error": {"code": "not_found", "message": "Not found."}}, 404)
 
-    return Starlette(routes=routes, exception_handlers={404: not_found})
+    headers = security_headers(web_config or WebClientConfig(API_PREFIX, ""))
+    middleware = [Middleware(SecurityHeaders, headers=headers)]
+    if web_config is not None and web_config.origin is not None:
+        # Pages only: the API, the Lambda API and the like answer under any name.
+        exempt = (API_PREFIX, *(r.path.split("{")[0] for r in extra_routes if isinstance(r, Route)))
+        middleware.append(Middleware(CanonicalOrigin, origin=web_config.origin, exempt=exempt))
+    return Starlette(routes=routes, exception_handlers={404: not_found}, middleware=middleware)

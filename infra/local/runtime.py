@@ -12,8 +12,6 @@ from typing import Any
 import boto3
 import uvicorn
 
-from chalicelib.dal.schema import create_tables
-from chalicelib.settings import Settings
 from infra.local.app_loader import LoadedApp, load_app, stage_config
 from infra.local.backends import Backend, make_backend
 from infra.local.config import BackendKind, RuntimeConfig
@@ -23,16 +21,18 @@ from infra.local.lambda_api import event_source_mapping_routes
 from infra.local.lambda_runtime import LambdaRuntime, chalice_functions
 from infra.local.oidc_provider import OidcTestProvider
 from infra.local.ports import ensure_free, free_port
-from infra.local.rest_gateway import build_rest_app
-from infra.local.streams.manager import chalice_stream_sources
+from infra.local.request_signing import LOCAL_CREDENTIALS
+from infra.local.rest_gateway import API_PREFIX, build_rest_app
+from infra.local.stack.app_stack import AppStack
+from infra.local.stack.template import StackTemplate, read_template
+from infra.local.stack.urls import LocalApis
+from infra.local.streams.declared import chalice_stream_sources
+from infra.local.web_client import WebClientConfig
 from infra.local.websocket_gateway.chalice_sender import point_websocket_api
+from infra.local.websocket_gateway.events import local_api_id
 from infra.local.websocket_gateway.gateway import WebSocketGateway, build_websocket_gateway
 from infra.local.websocket_gateway.limits import RUNTIME_STOPPING, ConnectionLimits
 from infra.local.websocket_gateway.server_protocol import LingeringCloseProtocol
-from infra.tables import shared_tables
-
-# Local endpoints accept any credentials; these keep boto3 from looking for real ones.
-LOCAL_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 
 
 class _QuietServer(uvicorn.Server):
@@ -60,6 +60,8 @@ class LocalRuntime:
         self._stopping = asyncio.Event()
         self.started_in: float | None = None
         self.oidc_provider: OidcTestProvider | None = None
+        self.stack: AppStack | None = None
+        self.tables: list[str] = []
         self.faults = Faults(load_plan(config.faults_file) if config.faults_file else None)
 
     def check_ports(self) -> None:
@@ -67,53 +69,79 @@ class LocalRuntime:
         ensure_free(self.config.host, self.config.ws_port, "--ws-port")
         ensure_free(self.config.host, self.config.ddb_port, "--ddb-port")
 
-    def app_environment(self, endpoint: str, api_gateway_stage: str) -> dict[str, str]:
-        """What the app is told about where things are (the same variables as on AWS)."""
-        origins = f"{self.config.web_origin},http://localhost:{self.config.port}"
+    def runtime_environment(self, endpoint: str) -> dict[str, str]:
+        """Where AWS is, locally, in the variables any AWS SDK reads (boto3 >= 1.28)."""
         return {
             **LOCAL_CREDENTIALS,
             "AWS_DEFAULT_REGION": self.config.region,
             "AWS_REGION": self.config.region,
-            "USERDB_DYNAMODB_ENDPOINT": endpoint,
-            "USERDB_LAMBDA_ENDPOINT": self.config.web_origin,
-            "USERDB_ALLOWED_ORIGINS": origins,
-            "USERDB_WEBSOCKET_ENDPOINT": self.config.websocket_endpoint(api_gateway_stage),
-            "USERDB_API_URL": self.config.api_url,
-            **(self.oidc_provider.app_environment() if self.oidc_provider else {}),
-            **dict(self.config.app_env),
+            "AWS_ENDPOINT_URL_DYNAMODB": endpoint,
+            "AWS_ENDPOINT_URL_DYNAMODBSTREAMS": endpoint,
+            "AWS_ENDPOINT_URL_LAMBDA": self.config.web_origin,
         }
 
+    def _app_stack(self) -> AppStack:
+        """The app's template (or none), resolved against where this runtime serves things."""
+        c = self.config
+        chalice_config = stage_config(c.app_dir, c.stage)
+        app_name = str(chalice_config.app_name)
+        template = read_template(c.template_file) if c.template_file else StackTemplate()
+        apis = LocalApis(
+            rest_api_id=local_api_id(app_name, "rest"),
+            websocket_api_id=local_api_id(app_name, "websocket"),
+            # The host browsers reach (a LAN address when listening on every interface).
+            host=c.public_host,
+            port=c.port,
+            ws_port=c.ws_port,
+        )
+        return AppStack(template, apis, region=c.region, stack_name=f"{app_name}-{c.stage}")
+
     def start_backend_and_app(self) -> None:
-        """Backend first, then the stage's tables, then the app (its settings need the endpoint)."""
+        """Backend, the template's tables, then the app (it reads its environment at import),
+        then its functions and their stream mappings."""
         started = time.monotonic()
         c = self.config
         self.check_ports()
         try:
             self._start_dynamodb()
             assert self.endpoint is not None and self.dynamodb is not None
-            api_stage = str(stage_config(c.app_dir, c.stage).api_gateway_stage)
+            self.stack = self._app_stack()
+            client = boto3.client(
+                "dynamodb",
+                endpoint_url=self.endpoint,
+                region_name=c.region,
+                aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            )
+            self.tables = self.stack.create_tables(client)
             if c.oidc_test_provider:
-                callback = f"{c.api_url}/auth/oauth/oidc/callback"
-                self.oidc_provider = OidcTestProvider([callback], host=c.host).start()
+                self.oidc_provider = OidcTestProvider(c.oidc_redirect_uris(), host=c.host).start()
             self.loaded = load_app(
-                c.app_dir, c.stage, self.app_environment(self.endpoint, api_stage)
+                c.app_dir,
+                c.stage,
+                {
+                    **self.stack.environment(),
+                    **self.runtime_environment(self.endpoint),
+                    **(self.oidc_provider.app_environment() if self.oidc_provider else {}),
+                    **dict(c.app_env),
+                },
             )
             # Chalice apps that post with `app.websocket_api` reach the local @connections too.
-            point_websocket_api(self.loaded.app, c.websocket_endpoint(api_stage))
-            # Read after load_app has put the stage's environment in place, as the app reads it.
-            settings = Settings()
-            client = boto3.client("dynamodb", endpoint_url=self.endpoint, region_name=c.region)
-            create_tables(client, shared_tables(settings))
-            self.lambdas = chalice_functions(self.loaded.app, self.loaded.config, c.region)
-            self.lambdas.faults = self.faults
-            self.dynamodb.start_streams(
-                self.lambdas,
-                chalice_stream_sources(self.loaded.app, self.loaded.config, self.lambdas),
-            )
+            point_websocket_api(self.loaded.app, self._websocket_endpoint())
+            self._start_functions()
         except BaseException:
             self.stop()
             raise
         self.started_in = time.monotonic() - started
+
+    def _start_functions(self) -> None:
+        """The app's functions, and the stream mappings it and its template declare."""
+        assert self.loaded is not None and self.dynamodb is not None and self.stack is not None
+        self.lambdas = chalice_functions(self.loaded.app, self.loaded.config, self.config.region)
+        self.lambdas.faults = self.faults
+        self.stack.bind_functions(self.lambdas)
+        sources = chalice_stream_sources(self.loaded.app, self.loaded.config, self.lambdas)
+        self.dynamodb.start_streams(self.lambdas, sources + self.stack.stream_sources(self.lambdas))
 
     def _start_dynamodb(self) -> None:
         """The backend, then the front on --ddb-port that the app and `aws` talk to."""
@@ -132,6 +160,7 @@ class LocalRuntime:
                 ttl_interval_s=c.ttl_sweep_interval_s,
                 access_key=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                 secret_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+                one_request_at_a_time=not self.backend.concurrent,
             )
         )
         self.endpoint = self.dynamodb.start_front()
@@ -162,7 +191,11 @@ class LocalRuntime:
             idle_timeout_s=self.config.ws_idle_timeout_s,
             max_lifetime_s=self.config.ws_max_lifetime_s,
         )
-        self.websocket = build_websocket_gateway(self.loaded, self.lambdas, limits, self.faults)
+        port = self.config.ws_port
+        names = {self.config.host, self.config.public_host, "127.0.0.1", "localhost"}
+        self.websocket = build_websocket_gateway(
+            self.loaded, self.lambdas, limits, self.faults, hosts={f"{n}:{port}" for n in names}
+        )
         return self._server(
             self.websocket.app,
             self.config.ws_port,
@@ -183,7 +216,11 @@ class LocalRuntime:
             self.lambdas,
             self.is_ready,
             extra_routes=event_source_mapping_routes(self.dynamodb),
-            ws_port=self.config.ws_port,
+            web_config=WebClientConfig(
+                api_url=API_PREFIX,
+                ws_url=self.config.web_client_ws_url(self._api_stage()),
+                origin=self.config.web_origin,
+            ),
         )
         self._server(rest_app, self.config.port)
         self._websocket_server()
@@ -227,22 +264,26 @@ class LocalRuntime:
         return self.config.websocket_endpoint(self._api_stage())
 
     def _mapping_count(self) -> int:
-        manager = self.dynamodb.manager if self.dynamodb else None
-        return len(manager.describe()) if manager else 0
+        mappings = self.dynamodb.mappings if self.dynamodb else None
+        return len(mappings.registry.all()) if mappings else 0
 
     def describe(self) -> str:
         c = self.config
         lines = [
             f"userdb local runtime up in {self.started_in or 0:.1f} s (stage {c.stage})",
-            f"  web + REST   http://{c.host}:{c.port}/   (REST under /api)",
+            f"  web + REST   {c.web_origin}/   (REST under /api; the page's WebSocket: "
+            f"{c.web_client_ws_url(self._api_stage())})",
             f"  WebSocket    ws://{c.host}:{c.ws_port}/   (or /{self._api_stage()})",
             f"  @connections {self._websocket_endpoint()}   (boto3 apigatewaymanagementapi)",
             f"  DynamoDB     {self.endpoint}   backend {self.backend.name}"
             + (f", data in {c.data_dir}" if self.backend.persistent else " (in memory)"),
+            f"  tables       {len(self.tables)} from "
+            + (f"{c.template_file}" if c.template_file else "no --template"),
             f"  Lambda API   {c.web_origin}/2015-03-31/event-source-mappings/"
             f"   ({self._mapping_count()} stream mapping(s), read every "
             f"{c.stream_interval_ms} ms; TTL sweep every {c.ttl_sweep_interval_s:g} s)",
-            f"  faults       http://{c.host}:{c.ws_port}/@faults   (GET | PUT | DELETE)"
+            f"  faults       http://{c.host}:{c.ws_port}/@faults   "
+            "(signed: python -m infra.local faults show|set FILE|clear)"
             + (f", plan from {c.faults_file}" if c.faults_file else ""),
             f"  app          {c.app_dir}",
             "  Ctrl-C stops everything.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
@@ -25,6 +25,7 @@ class Reply:
     status: int
     headers: dict[str, str]
     body: bytes
+    cookies: list[str] = field(default_factory=list)  # each Set-Cookie header
 
     @property
     def json(self) -> Any:
@@ -50,16 +51,36 @@ class Api:
         token: str | None = None,
         headers: dict[str, str] | None = None,
         raw: bytes | str | None = None,
+        content_type: str | None = "application/json",
     ) -> Reply:
-        sent = {"Content-Type": "application/json", **(headers or {})}
+        # content_type=None sends the body with no Content-Type at all.
+        typed = {"Content-Type": content_type} if content_type is not None else {}
+        sent = {**typed, **(headers or {})}
         if token:
             sent["Authorization"] = f"Bearer {token}"
         payload = raw if raw is not None else (json.dumps(body) if body is not None else b"")
         if isinstance(payload, str):
             payload = payload.encode()
         response = self._client.http.request(method, path, headers=sent, body=payload)
-        headers = {name.lower(): value for name, value in response.headers.items()}
-        return Reply(response.status_code, headers, response.body)
+        received: dict[str, str] = {}
+        cookies: list[str] = []
+        for name, value in response.headers.items():
+            values = value if isinstance(value, list) else [value]
+            received[name.lower()] = ", ".join(values)
+            if name.lower() == "set-cookie":
+                cookies += values
+        return Reply(response.status_code, received, response.body, cookies)
+
+    def create_note(self, token: str, text: str = "hello", **extra: Any) -> dict[str, Any]:
+        """POST /notes (201 expected); the note as the API returns it."""
+        reply = self.call("POST", "/notes", {"text": text, **extra}, token=token)
+        assert reply.status == 201, reply.body
+        note: dict[str, Any] = reply.json["note"]
+        return note
+
+    def user_id(self, token: str) -> str:
+        """The id of the account the token signs in (its tenant id)."""
+        return str(self.call("GET", "/me", token=token).json["user"]["id"])
 
     def signup(self, email: str | None = None, password: str = "correct horse battery") -> str:
         email = email or f"user-{uuid.uuid4().hex[:8]}@example.com"

@@ -22,7 +22,7 @@ def test_signup_returns_the_user_a_token_and_a_session_cookie(api):
     assert reply.json["user"]["email"] == "ann@example.com"
     assert reply.json["user"]["id"].startswith("usr_")
     assert len(reply.json["token"]) == 43
-    cookie = reply.headers["set-cookie"]
+    cookie = reply.cookies[0]
     assert cookie.startswith(f"userdb_session={reply.json['token']};")
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie

@@ -13,10 +13,6 @@ from chalicelib.models.connections import Connection
 pytestmark = pytest.mark.parametrize("tenancy", ["silo", "pool"])
 
 
-def _user_id(api, token):
-    return api.call("GET", "/me", token=token).json["user"]["id"]
-
-
 def _everything(dynamodb):
     """Every table of this test's backend and every item in it, as JSON text per table."""
     found = {}
@@ -47,7 +43,7 @@ def test_delete_me_leaves_nothing_of_the_account_in_any_table(api, dynamodb, set
     email = "leaving@example.com"
     a = api.signup(email)
     api.call("POST", "/auth/login", {"email": email, "password": "correct horse battery"})
-    a_id = _user_id(api, a)
+    a_id = api.user_id(a)
     notes = [
         api.call("POST", "/notes", {"text": f"private {i}"}, token=a).json["note"] for i in range(3)
     ]
@@ -55,7 +51,7 @@ def test_delete_me_leaves_nothing_of_the_account_in_any_table(api, dynamodb, set
     api.call("POST", "/notes", {"text": "keyed"}, token=a, headers={"Idempotency-Key": "k-1"})
     _put_connection(dynamodb, settings, a_id, "conn-a")
     b = api.signup()
-    b_id = _user_id(api, b)
+    b_id = api.user_id(b)
     b_note = api.call("POST", "/notes", {"text": "b stays"}, token=b).json["note"]
     _put_connection(dynamodb, settings, b_id, "conn-b")
     before = _everything(dynamodb)

@@ -33,10 +33,6 @@ def _as_doc(note):
     }
 
 
-def _user_id(api, token):
-    return api.call("GET", "/me", token=token).json["user"]["id"]
-
-
 def _a_is_untouched(api, a, a_notes):
     listed = api.call("GET", "/notes", token=a).json
     assert listed["version"] == 4
@@ -97,7 +93,7 @@ def test_a_list_cursor_of_a_is_refused_for_b(api, two_users):
 def test_a_cursor_forged_for_b_at_a_position_of_a_reads_only_b(api, two_users):
     # Given a cursor made for B's account that names one of A's notes as its position
     _a, b, a_notes, b_note = two_users
-    b_id = _user_id(api, b)
+    b_id = api.user_id(b)
     before_all = "note_" + "0" * 16
     forged = encode_list_cursor(b_id, before_all)
     # When B lists from it
@@ -116,7 +112,7 @@ def test_sync_cursors_do_not_cross_tenants(api, two_users):
     refused = api.call("GET", f"/sync?cursor={a_cursor}", token=b)
     assert (refused.status, refused.error_code) == (400, "invalid_cursor")
     # A cursor forged for B with any position still reads B's partition only
-    forged = encode_sync_cursor(_user_id(api, b), SyncContinuation(since=0))
+    forged = encode_sync_cursor(api.user_id(b), SyncContinuation(since=0))
     items = api.call("GET", f"/sync?cursor={forged}", token=b).json["items"]
     assert items == [_as_doc(b_note)]
 

@@ -9,12 +9,6 @@ from chalicelib.logic.tokens import new_id
 pytestmark = pytest.mark.parametrize("tenancy", ["silo", "pool"])
 
 
-def _create(api, token, text="hello", **extra):
-    reply = api.call("POST", "/notes", {"text": text, **extra}, token=token)
-    assert reply.status == 201, reply.body
-    return reply.json["note"]
-
-
 # ---- create ----
 
 
@@ -79,7 +73,7 @@ def test_an_idempotency_key_with_another_body_is_a_409(api):
 def test_a_failed_idempotent_create_can_be_retried(api):
     # Given a note id that is taken
     token = api.signup()
-    taken = _create(api, token)["id"]
+    taken = api.create_note(token)["id"]
     headers = {"Idempotency-Key": "create-3"}
     # When an idempotent create of that id fails, the note is deleted, and the request retried
     refused = api.call("POST", "/notes", {"text": "x", "id": taken}, token=token, headers=headers)
@@ -175,7 +169,7 @@ def test_a_key_reused_with_another_text_after_its_record_expired_makes_a_new_not
 def test_list_pages_through_live_notes_in_id_order(api):
     # Given seven notes, one of them deleted
     token = api.signup()
-    ids = sorted(_create(api, token, text=str(i))["id"] for i in range(7))
+    ids = sorted(api.create_note(token, text=str(i))["id"] for i in range(7))
     api.call("DELETE", f"/notes/{ids[3]}", token=token)
     # When the list is read three at a time
     seen, cursor, pages = [], None, 0
@@ -200,7 +194,7 @@ def test_list_pages_through_live_notes_in_id_order(api):
 
 def test_get_returns_the_note_with_its_etag(api):
     token = api.signup()
-    note = _create(api, token)
+    note = api.create_note(token)
     reply = api.call("GET", f"/notes/{note['id']}", token=token)
     assert reply.status == 200
     assert reply.json["note"] == note
@@ -211,7 +205,7 @@ def test_get_returns_the_note_with_its_etag(api):
 def test_update_with_the_current_version_succeeds_and_a_stale_one_is_412(api, clock, method):
     # Given a note at version 1
     token = api.signup()
-    note = _create(api, token, text="v1")
+    note = api.create_note(token, text="v1")
     clock.advance(5)
     # When it is updated with If-Match 1, then again with If-Match 1
     ok = api.call(
@@ -236,7 +230,7 @@ def test_update_with_the_current_version_succeeds_and_a_stale_one_is_412(api, cl
 
 def test_update_without_if_match_is_last_writer_wins(api):
     token = api.signup()
-    note = _create(api, token)
+    note = api.create_note(token)
     api.call("PUT", f"/notes/{note['id']}", {"text": "a"}, token=token)
     reply = api.call(
         "PUT", f"/notes/{note['id']}", {"text": "b"}, token=token, headers={"If-Match": "*"}
@@ -247,7 +241,7 @@ def test_update_without_if_match_is_last_writer_wins(api):
 
 def test_update_of_a_missing_or_deleted_note_is_404(api):
     token = api.signup()
-    note = _create(api, token)
+    note = api.create_note(token)
     api.call("DELETE", f"/notes/{note['id']}", token=token)
     for note_id in (note["id"], new_id("note")):
         reply = api.call("PUT", f"/notes/{note_id}", {"text": "x"}, token=token)
@@ -257,7 +251,7 @@ def test_update_of_a_missing_or_deleted_note_is_404(api):
 def test_delete_leaves_a_tombstone_and_is_not_repeatable(api):
     # Given a note
     token = api.signup()
-    note = _create(api, token)
+    note = api.create_note(token)
     # When it is deleted, twice
     first = api.call("DELETE", f"/notes/{note['id']}", token=token)
     second = api.call("DELETE", f"/notes/{note['id']}", token=token)
@@ -272,7 +266,7 @@ def test_delete_leaves_a_tombstone_and_is_not_repeatable(api):
 
 def test_delete_with_a_stale_if_match_is_412(api):
     token = api.signup()
-    note = _create(api, token)
+    note = api.create_note(token)
     api.call("PUT", f"/notes/{note['id']}", {"text": "x"}, token=token)
     reply = api.call("DELETE", f"/notes/{note['id']}", token=token, headers={"If-Match": '"1"'})
     assert (reply.status, reply.error_code) == (412, "version_mismatch")
@@ -281,7 +275,7 @@ def test_delete_with_a_stale_if_match_is_412(api):
 
 def test_a_deleted_id_can_be_created_again(api):
     token = api.signup()
-    note = _create(api, token, text="old")
+    note = api.create_note(token, text="old")
     api.call("DELETE", f"/notes/{note['id']}", token=token)
     again = api.call("POST", "/notes", {"text": "new", "id": note["id"]}, token=token)
     assert again.status == 201

@@ -11,12 +11,6 @@ import pytest
 from chalicelib.logic.tokens import new_id
 
 
-def _create(api, token, text="hello", **extra):
-    reply = api.call("POST", "/notes", {"text": text, **extra}, token=token)
-    assert reply.status == 201, reply.body
-    return reply.json["note"]
-
-
 @pytest.mark.parametrize(
     "bad_id",
     ["note_short", "note_UPPERCASEUPPERCA", "item_aaaaaaaaaaaaaaaa", "note_aaaaaaaa-aaaaaaa", 7],
@@ -68,7 +62,7 @@ def test_note_text_is_limited_to_64_kib_of_utf8(api):
 
 def test_text_over_the_limit_is_refused_on_update_too(api):
     token = api.signup()
-    note = _create(api, token)
+    note = api.create_note(token)
     reply = api.call("PUT", f"/notes/{note['id']}", {"text": "a" * (64 * 1024 + 1)}, token=token)
     assert (reply.status, reply.error_code) == (413, "payload_too_large")
     assert api.call("GET", f"/notes/{note['id']}", token=token).json["note"]["version"] == 1
@@ -116,7 +110,7 @@ def test_list_refuses_a_cursor_it_did_not_issue(api, cursor):
 def test_list_accepts_the_limit_bounds(api):
     token = api.signup()
     for _ in range(2):
-        _create(api, token)
+        api.create_note(token)
     assert len(api.call("GET", "/notes?limit=1", token=token).json["notes"]) == 1
     assert len(api.call("GET", "/notes?limit=100", token=token).json["notes"]) == 2
 
@@ -133,7 +127,7 @@ def test_unknown_and_invalid_ids(api):
 @pytest.mark.parametrize("header", ['W/"1"', "one", '"1", "2"', ""])
 def test_a_malformed_if_match_is_a_400(api, header):
     token = api.signup()
-    note = _create(api, token)
+    note = api.create_note(token)
     reply = api.call(
         "PUT", f"/notes/{note['id']}", {"text": "x"}, token=token, headers={"If-Match": header}
     )

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import userdb
 from infra.local.ports import free_port
 from userdb import errors
 from userdb.http import HttpTransport, api_root
@@ -181,3 +182,48 @@ def test_an_unreachable_server_is_a_network_error():
     url = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(errors.NetworkError, match="cannot reach"):
         HttpTransport(url, timeout=2).request("GET", "/health")
+
+
+# ---- connect tickets: each live connection asks for one, or uses the token where none ----
+
+
+def _client(url: str) -> Any:
+    return userdb.Client(url, "ws://127.0.0.1:1/local", None, token="the-session-token")
+
+
+def test_the_socket_url_carries_a_fresh_ticket_not_the_token(server):
+    url, canned = server
+    for ticket in ("t-1", "t-2"):
+        body = json.dumps({"ticket": ticket, "expires": 1}).encode()
+        canned.replies.append((201, {"Content-Type": "application/json"}, body))
+    client = _client(url)
+    first = client._socket_url("the-session-token", "c-1")
+    second = client._socket_url("the-session-token", "c-1")
+    assert first == "ws://127.0.0.1:1/local?ticket=t-1&clientId=c-1"
+    assert second.startswith("ws://127.0.0.1:1/local?ticket=t-2&")
+    asked = canned.requests[0]
+    assert (asked["method"], asked["path"], asked["body"]) == ("POST", "/api/auth/ws-ticket", b"")
+    assert asked["headers"]["Authorization"] == "Bearer the-session-token"
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (404, {"error": {"code": "not_found", "message": "Not found."}}),
+        (403, {"message": "Missing Authentication Token"}),  # API Gateway, route unknown
+    ],
+)
+def test_a_server_without_tickets_gets_the_token(server, status, body):
+    url, canned = server
+    canned.replies.append((status, {"Content-Type": "application/json"}, json.dumps(body).encode()))
+    assert _client(url)._socket_url("the-session-token", "c-1") == (
+        "ws://127.0.0.1:1/local?token=the-session-token&clientId=c-1"
+    )
+
+
+def test_a_refused_ticket_is_not_answered_with_the_token(server):
+    url, canned = server
+    body = json.dumps({"error": {"code": "unauthorized", "message": "Sign in."}}).encode()
+    canned.replies.append((401, {"Content-Type": "application/json"}, body))
+    with pytest.raises(errors.UnauthorizedError):
+        _client(url)._socket_url("the-session-token", "c-1")

@@ -16,12 +16,6 @@ def long_sessions(monkeypatch):
     monkeypatch.setenv("USERDB_SESSION_DAYS", "30")
 
 
-def _create(api, token, text="x"):
-    reply = api.call("POST", "/notes", {"text": text}, token=token)
-    assert reply.status == 201, reply.body
-    return reply.json["note"]
-
-
 def _doc(note):
     """A note as sync shows it: a document of the notes collection."""
     return {
@@ -47,7 +41,7 @@ def _sync(api, token, query=""):
 def test_a_client_with_nothing_gets_a_snapshot_of_live_notes(api):
     # Given two notes, one edited, and a third deleted
     token = api.signup()
-    a, b, c = (_create(api, token, text) for text in "abc")
+    a, b, c = (api.create_note(token, text) for text in "abc")
     api.call("PUT", f"/notes/{a['id']}", {"text": "a2"}, token=token)
     api.call("DELETE", f"/notes/{c['id']}", token=token)
     # When a client that has nothing syncs
@@ -64,9 +58,9 @@ def test_a_client_with_nothing_gets_a_snapshot_of_live_notes(api):
 def test_changes_since_a_version_are_exactly_what_changed_after_it(api):
     # Given a client at version 2 (two notes), then an edit, a new note and a deletion
     token = api.signup()
-    a, b = _create(api, token, "a"), _create(api, token, "b")
+    a, b = api.create_note(token, "a"), api.create_note(token, "b")
     api.call("PUT", f"/notes/{a['id']}", {"text": "a2"}, token=token)
-    c = _create(api, token, "c")
+    c = api.create_note(token, "c")
     api.call("DELETE", f"/notes/{b['id']}", token=token)
     # When it syncs since 2
     body = _sync(api, token, "?since=2")
@@ -84,7 +78,7 @@ def test_changes_since_a_version_are_exactly_what_changed_after_it(api):
 def test_a_limited_sync_says_more_and_continues_with_its_cursor(api):
     # Given five notes
     token = api.signup()
-    ids = [_create(api, token, str(i))["id"] for i in range(5)]
+    ids = [api.create_note(token, str(i))["id"] for i in range(5)]
     # When a client syncs two at a time, following `cursor`
     first = _sync(api, token, "?since=0&limit=2")
     second = _sync(api, token, f"?cursor={first['cursor']}&limit=2")
@@ -101,7 +95,7 @@ def test_a_limited_sync_says_more_and_continues_with_its_cursor(api):
 def test_a_cursor_older_than_an_expired_tombstone_gets_a_snapshot(api, clock):
     # Given a client at version 2, then a deletion
     token = api.signup()
-    a, b = _create(api, token, "a"), _create(api, token, "b")
+    a, b = api.create_note(token, "a"), api.create_note(token, "b")
     api.call("DELETE", f"/notes/{a['id']}", token=token)
     # When it syncs within the tombstone lifetime, it sees the deletion
     assert _sync(api, token, "?since=2")["items"] == [_gone(a["id"], 3)]
@@ -119,8 +113,8 @@ def test_a_snapshot_paged_below_the_horizon_finishes(api, clock):
     # Given six notes and an expired tombstone above them (every continuation is below it)
     token = api.signup()
     for i in range(6):
-        _create(api, token, str(i))
-    gone = _create(api, token, "gone")
+        api.create_note(token, str(i))
+    gone = api.create_note(token, "gone")
     api.call("DELETE", f"/notes/{gone['id']}", token=token)
     clock.advance(8 * DAY_SECONDS)
     # When a new client pulls the snapshot two notes at a time
@@ -136,7 +130,7 @@ def test_a_snapshot_paged_below_the_horizon_finishes(api, clock):
 
 def test_a_cursor_ahead_of_the_tenant_gets_a_snapshot(api):
     token = api.signup()
-    note = _create(api, token)
+    note = api.create_note(token)
     body = _sync(api, token, "?since=99")
     assert body["snapshot"] and body["items"] == [_doc(note)]
 
@@ -145,7 +139,7 @@ def test_the_document_feed_is_the_realtime_change_feed(api, services):
     # Given a user with a note, a later edit and a deletion
     token = api.signup()
     tenant = api.call("GET", "/me", token=token).json["user"]["id"]
-    a, b = _create(api, token, "a"), _create(api, token, "b")
+    a, b = api.create_note(token, "a"), api.create_note(token, "b")
     api.call("PUT", f"/notes/{a['id']}", {"text": "a2"}, token=token)
     api.call("DELETE", f"/notes/{b['id']}", token=token)
     # When the fan-out and the WebSocket read it through the ChangeFeed interface
@@ -162,7 +156,7 @@ def test_the_fan_out_read_covers_exactly_the_committed_range(api, services):
     # Given five writes: three notes, an edit and a deletion
     token = api.signup()
     tenant = api.call("GET", "/me", token=token).json["user"]["id"]
-    a, b, _ = (_create(api, token, text) for text in "abc")
+    a, b, _ = (api.create_note(token, text) for text in "abc")
     api.call("PUT", f"/notes/{a['id']}", {"text": "a2"}, token=token)
     api.call("DELETE", f"/notes/{b['id']}", token=token)
     # When the fan-out reads what a stream batch said was committed: (2, 4]

@@ -19,10 +19,6 @@ from chalicelib.dal.tables import POOL_TENANTS_SUFFIX, dynamodb_client
 from chalicelib.errors import UnauthorizedError
 
 
-def _user_id(api, token):
-    return api.call("GET", "/me", token=token).json["user"]["id"]
-
-
 class TableStatusHook:
     """Makes the app's DescribeTable answer CREATING while `creating`, and counts the calls."""
 
@@ -54,7 +50,7 @@ def quick_provisioning(monkeypatch):
 
 def test_silo_signup_creates_the_tenant_table_from_the_item_definition(api, dynamodb, settings):
     # Given a new account (silo mode, the default)
-    user_id = _user_id(api, api.signup())
+    user_id = api.user_id(api.signup())
     # Then its table exists: pk/sk keys, the version LSI, a NEW_AND_OLD_IMAGES stream, TTL
     name = f"{settings.table_prefix}-tenant-{user_id}"
     table = dynamodb.describe_table(TableName=name)["Table"]
@@ -80,7 +76,7 @@ def test_silo_signup_creates_the_tenant_table_from_the_item_definition(api, dyna
 def test_pool_signup_creates_no_table_only_the_tenant_partition(api, dynamodb, settings):
     # Given a new account in pool mode
     tables_before = set(dynamodb.list_tables()["TableNames"])
-    user_id = _user_id(api, api.signup())
+    user_id = api.user_id(api.signup())
     # Then no table was created; the shared table holds the tenant's meta
     assert set(dynamodb.list_tables()["TableNames"]) == tables_before
     meta = dynamodb.get_item(
@@ -94,7 +90,7 @@ def test_pool_signup_creates_no_table_only_the_tenant_partition(api, dynamodb, s
 def test_provisioning_again_changes_nothing(api, services):
     # Given a tenant with two writes
     token = api.signup()
-    user_id = _user_id(api, token)
+    user_id = api.user_id(token)
     for text in ("a", "b"):
         api.call("POST", "/notes", {"text": text}, token=token)
     # When it is provisioned again (a retried sign-up, another process)
@@ -113,7 +109,7 @@ def test_data_routes_answer_503_while_the_table_is_creating(
     with hooked(settings, "after-call.dynamodb.DescribeTable", hook):
         hook.creating = True
         token = api.signup()
-        user_id = _user_id(api, token)
+        user_id = api.user_id(token)
         # When the new user reads and writes
         listed = api.call("GET", "/notes", token=token)
         created = api.call("POST", "/notes", {"text": "early"}, token=token)
@@ -147,7 +143,7 @@ def test_a_failed_create_table_is_redone_by_the_first_data_request(api, settings
 
     with hooked(settings, "before-call.dynamodb.CreateTable", refuse):
         token = api.signup()
-    user_id = _user_id(api, token)
+    user_id = api.user_id(token)
     name = f"{settings.table_prefix}-tenant-{user_id}"
     assert name not in dynamodb.list_tables()["TableNames"]
     # When the user makes a first request, then another
@@ -163,7 +159,7 @@ def test_a_failed_create_table_is_redone_by_the_first_data_request(api, settings
 def test_a_deleted_account_cannot_reopen_its_tenant(api, services, dynamodb):
     # Given an account that deleted itself, while a process still holds its session
     token = api.signup()
-    user_id = _user_id(api, token)
+    user_id = api.user_id(token)
     api.call("POST", "/notes", {"text": "x"}, token=token)
     api.call("DELETE", "/me", token=token)
     # When that process opens its tenant (a request on a cached session)

@@ -1,8 +1,9 @@
 """The TenantStore contract (documents of collections, the version counter, tombstones), run
 against every backend by one parametrised fixture.
 
-Backends: the in-memory fake, moto (silo and pool tables) and AWS's DynamoDB
-Local (silo tables; skipped where Java or the jar is missing). Guarantees that
+Backends: the in-memory fake, moto (silo and pool tables), AWS's DynamoDB Local
+(silo tables; skipped where Java or the jar is missing) and LocalStack (silo tables, in the
+LocalStack pass: tests/support/localstack.py). Guarantees that
 depend on DynamoDB serialising concurrent transactions are proved on DynamoDB
 Local only (FACTS.md: moto does not always serialise them).
 """
@@ -50,13 +51,14 @@ from chalicelib.logic.versions import commit_next_version
 from chalicelib.settings import Settings, Tenancy
 from tests.fakes import FakeClock, InMemoryTenantStore
 
-# DynamoDB Local comes from the session fixture `dynamodb_local` (tests/support/dynamodb_local.py),
-# which skips when Java or the jar is missing.
+# DynamoDB Local and LocalStack come from the session fixtures `dynamodb_local` and
+# `localstack_dynamodb` (tests/support/), which skip when they cannot run (and fail in CI).
 BACKENDS: list[Any] = [
     "memory",
     "moto-silo",
     "moto-pool",
     pytest.param("dynamodb-local", marks=pytest.mark.dynamodb_local),
+    pytest.param("localstack", marks=pytest.mark.localstack),
 ]
 
 TOMBSTONE_DAYS = 7
@@ -112,10 +114,12 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
     prefix = f"contract-{uuid.uuid4().hex[:8]}"
     if request.param == "memory":
         yield Backend("memory", lambda: _initialised(InMemoryTenantStore(new_id("usr"))))
-    elif request.param == "dynamodb-local":
-        endpoint = request.getfixturevalue("dynamodb_local").endpoint
-        settings = Settings(table_prefix=prefix, dynamodb_endpoint=endpoint)
-        yield _dynamodb_backend("dynamodb-local", settings)
+    elif request.param in ("dynamodb-local", "localstack"):
+        server = request.getfixturevalue(
+            "dynamodb_local" if request.param == "dynamodb-local" else "localstack_dynamodb"
+        )
+        settings = Settings(table_prefix=prefix, dynamodb_endpoint=server.endpoint)
+        yield _dynamodb_backend(request.param, settings)
     else:
         tenancy = Tenancy.POOL if request.param == "moto-pool" else Tenancy.SILO
         with mock_aws():

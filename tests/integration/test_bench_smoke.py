@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.notes_api import BATCH_OPS
 from bench.report import HEADERS
 from bench.suite import PARTS, TINY, result_name
 from infra.local.config import PROJECT_DIR
@@ -62,6 +63,12 @@ def expected_measures() -> list[str]:
         "runtime start -> GET /api/health 200",
         "POST /notes, p50",
         "POST /notes, p99",
+        "POST /collections/notes/docs, p50",
+        "POST /collections/notes/docs, p99",
+        f"POST /batch of {BATCH_OPS} creates, p50",
+        f"POST /batch of {BATCH_OPS} creates, p99",
+        "JS client: write -> other client's subscribe callback, p50",
+        "Python client: write -> other client's on_change, p50",
     ]
     return rows
 
@@ -92,6 +99,7 @@ def test_the_tiny_benchmark_prints_and_records_every_row(tmp_path: Path):
     with_floor = [name for name, figure in figures.items() if figure["floor"] is not None]
     assert "session check, cache miss, p99" in with_floor
     assert "POST /notes, p50" in with_floor
+    assert "POST /batch of 25 creates, p50" in with_floor
     assert "memory per idle connection" in with_floor
     assert all(figure["met"] is not None for figure in figures.values() if figure["target"])
     assert [run["stream_interval_ms"] for run in found["stream_interval"]] == list(

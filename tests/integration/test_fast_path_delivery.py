@@ -65,8 +65,8 @@ def test_a_failed_fast_path_post_is_delivered_by_the_stream_once(faults: Runtime
     user = RestUser.sign_up(faults.api_url)
     failing = SyncClient(faults.ws_url, user.token).connect()
     other = SyncClient(faults.ws_url, user.token).connect()
-    for client in (failing, other):
-        synced(client)
+    settled_in(failing, user)
+    settled_in(other, user)
     target = failing.connection_ids[-1]
     faults.faults("PUT", {"connections": [{"status": 500, "count": 1, "connectionId": target}]})
     # When the user writes: the write succeeds although its post to one client failed

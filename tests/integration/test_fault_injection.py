@@ -4,6 +4,8 @@ boto3's `apigatewaymanagementapi` and websocket-client."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from botocore.config import Config
@@ -55,3 +57,20 @@ def test_a_function_fault_fails_an_invocation_before_its_handler(echo_faults):
     assert runtime.faults()["functions"][0]["fired"] == 1
     assert "InjectedFaultError: injected fault" in runtime.output_text()
     ws.close()
+
+
+def test_the_command_line_sets_shows_and_clears_the_plan(echo_faults, tmp_path):
+    # /@faults takes signed requests only: `python -m infra.local faults` signs them
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"connections": [{"status": 410, "count": 1}]}))
+    port = ["--ws-port", str(echo_faults.ws_port)]
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        command = [sys.executable, "-m", "infra.local", "faults", *args, *port]
+        return subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+
+    assert run("set", str(plan)).returncode == 0
+    shown = run("show")
+    assert json.loads(shown.stdout)["connections"][0]["status"] == 410
+    assert run("clear").returncode == 0
+    assert echo_faults.faults("GET")["connections"] == []

@@ -19,6 +19,7 @@ import pytest
 import requests
 
 from infra.local.ports import free_port
+from tests.support.local_runtime import userdb_args
 
 STARTUP_TIMEOUT = 60
 
@@ -26,7 +27,8 @@ STARTUP_TIMEOUT = 60
 @pytest.fixture(scope="module")
 def runtime(tmp_path_factory) -> Iterator[str]:
     port = free_port()
-    log = tmp_path_factory.mktemp("runtime") / "runtime.log"
+    directory = tmp_path_factory.mktemp("runtime")
+    log = directory / "runtime.log"
     with log.open("w") as out:
         process = subprocess.Popen(
             [
@@ -42,7 +44,10 @@ def runtime(tmp_path_factory) -> Iterator[str]:
                 str(free_port()),
                 "--ddb-port",
                 str(free_port()),
+                "--data-dir",
+                str(directory),
                 "--oidc-test-provider",
+                *userdb_args([], directory),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

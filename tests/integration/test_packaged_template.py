@@ -23,7 +23,9 @@ from infra.stages import PROJECT_DIR, load_stage
 from infra.tables import shared_tables
 from infra.template import (
     FANOUT_MAPPING,
+    REST_API,
     WEBSOCKET_API,
+    WEBSOCKET_STAGE,
     function_logical_id,
     role_logical_id,
 )
@@ -148,3 +150,15 @@ def test_pool_template_maps_the_shared_stream_with_the_mapping_options(dev, pool
         "StreamViewType": "NEW_AND_OLD_IMAGES"
     }
     assert FANOUT_MAPPING not in dev[1]["Resources"]
+
+
+def test_packaged_stages_are_throttled(dev):
+    _, template = dev
+    rest = template["Resources"][REST_API]["Properties"]
+    paths = {(s["ResourcePath"], s["HttpMethod"]) for s in rest["MethodSettings"]}
+    assert {("/*", "*"), ("/~1auth~1login", "POST"), ("/~1auth~1signup", "POST")} <= paths
+    assert "DEFAULT_4XX" in rest["GatewayResponses"]
+    stage = template["Resources"][WEBSOCKET_STAGE]
+    assert stage["Type"] == "AWS::ApiGatewayV2::Stage"
+    assert set(stage["Properties"]["RouteSettings"]) == {"$connect"}
+    assert stage["Properties"]["DefaultRouteSettings"]["ThrottlingRateLimit"] > 0

@@ -1,6 +1,7 @@
-"""Realtime sync end to end: this project's app under the local runtime on DynamoDB Local,
-REST writes over real HTTP, websocket-client clients that follow DESIGN §5's client rules
-(tests/support/sync_client.py), the stream, the fan-out function and `@connections`."""
+"""Realtime sync end to end: this project's app under the local runtime on DynamoDB Local
+(the first test on LocalStack too, in the LocalStack pass), REST writes over real HTTP,
+websocket-client clients that follow DESIGN §5's client rules (tests/support/sync_client.py),
+the stream, the fan-out function and `@connections`."""
 
 from __future__ import annotations
 
@@ -46,7 +47,14 @@ def tenant_stream_mapping(runtime: RuntimeProcess, user: RestUser) -> str:
     return str(mapping["UUID"])
 
 
-def test_clients_of_one_user_see_each_others_writes_and_no_one_elses(userdb_runtime):
+@pytest.mark.parametrize(
+    "backend",
+    ["dynamodb-local", pytest.param("localstack", marks=pytest.mark.localstack)],
+)
+def test_clients_of_one_user_see_each_others_writes_and_no_one_elses(backend, request):
+    userdb_runtime = request.getfixturevalue(
+        "userdb_runtime" if backend == "dynamodb-local" else "userdb_runtime_on_localstack"
+    )
     # Given Ann signed in twice (a laptop and a phone) and Bob, each with a live client
     ann_laptop = RestUser.sign_up(userdb_runtime.api_url, "Ann")
     ann_phone = ann_laptop.login()

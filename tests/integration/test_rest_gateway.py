@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.error
+import urllib.request
 import uuid
+
+import pytest
 
 
 def test_a_rest_call_gets_api_gateway_and_lambda_context(ws_echo_runtime):
@@ -36,3 +41,18 @@ def test_an_unknown_route_is_api_gateways_403(ws_echo_runtime):
     status, body = ws_echo_runtime.get_json("/no/such/route")
     assert status == 403
     assert body == {"message": "Missing Authentication Token"}
+
+
+def test_an_unknown_route_with_a_bearer_token_does_not_echo_the_token(ws_echo_runtime):
+    # Given a request to no route that carries a session token
+    secret = "s3cret-session-token-" + uuid.uuid4().hex
+    url = ws_echo_runtime.api_url + "/no/such/route"
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {secret}"})  # noqa: S310
+    # When the gateway refuses it (API Gateway's 403, which on AWS quotes the header)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)  # noqa: S310 - loopback
+    body = refused.value.read().decode()
+    # Then the answer has API Gateway's shape, and the token appears nowhere in it
+    assert refused.value.code == 403
+    assert json.loads(body)["message"].startswith("Authorization header requires")
+    assert secret not in body and secret not in str(refused.value.headers)

@@ -129,6 +129,11 @@ def test_reconnects_after_the_server_drops_the_socket(local_stack, ann):
         # Then it reconnects on a new connection and converges
         assert live.wait_for(lambda s: local_notes(s) == server_notes(writer), WAIT)
         assert live.wait_live(WAIT) and live.connection_id != dropped
+        # Each connection was opened with a ticket of its own, never with the token
+        both = (dropped, live.connection_id)
+        connected = local_stack.runtime.app_logs("connected")
+        opened = [r["credential"] for r in connected if r.get("connection_id") in both]
+        assert opened == ["ticket", "ticket"]
     assert ConnectionState.RECONNECTING in [status.state for status in states]
 
 
@@ -203,3 +208,20 @@ def test_another_user_sees_none_of_it(local_stack, ann, tmp_path):
         assert bobs.wait_for(lambda s: len(s.notes()) == 1, WAIT)
     assert [note.id for note in bobs.notes()] == [mine.id]
     assert all("ann" not in doc.data["text"] for change in seen for doc in change.upserted)
+
+
+def test_a_device_that_signed_in_before_is_not_locked_out_by_others(local_stack, tmp_path):
+    # Given an account signed in once from this state folder (which keeps the device token)
+    email = f"owner-{uuid.uuid4().hex[:10]}@example.com"
+    device = new_client(local_stack, tmp_path / "device")
+    device.signup(email, PASSWORD, "Owner")
+    device.logout()
+    # When five wrong passwords for that email come from another client
+    stranger = new_client(local_stack, tmp_path / "stranger")
+    for n in range(5):
+        with pytest.raises(userdb.InvalidCredentialsError):
+            stranger.login(email, f"wrong {n}")
+    # Then the email is locked for clients it does not know, not for this device
+    with pytest.raises(userdb.RateLimitedError):
+        new_client(local_stack, tmp_path / "another").login(email, PASSWORD)
+    assert device.login(email, PASSWORD).email == email

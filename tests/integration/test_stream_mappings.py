@@ -1,4 +1,5 @@
-"""The runtime as a user runs it, on both backends, with a small Chalice app that is not userdb:
+"""The runtime as a user runs it, on moto, DynamoDB Local and LocalStack (in the LocalStack
+pass), with a small Chalice app that is not userdb:
 DynamoDB writes through --ddb-port reach `on_dynamodb_record` handlers and functions mapped
 through the Lambda API (boto3), with Lambda's batching, retry and TTL semantics."""
 
@@ -78,19 +79,28 @@ def batches(
     return found
 
 
-@pytest.fixture(scope="module", params=["moto", "dynamodb-local"])
+@pytest.fixture(
+    scope="module",
+    params=["moto", "dynamodb-local", pytest.param("localstack", marks=pytest.mark.localstack)],
+)
 def stack(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Stack]:
-    if request.param == "dynamodb-local":
+    backend, endpoint = request.param, []
+    if backend == "dynamodb-local":
         require_dynamodb_local()
+    if backend == "localstack":  # the runtime fronts LocalStack's DynamoDB and Streams
+        backend, endpoint = (
+            "endpoint",
+            ["--endpoint", request.getfixturevalue("localstack_dynamodb").endpoint],
+        )
     folder = tmp_path_factory.mktemp(f"runtime-{request.param}")
     events_table = f"events-{uuid.uuid4().hex[:8]}"
     runtime = RuntimeProcess(
         APP_DIR,
         folder / "data",
-        backend=request.param,
-        args=["--stream-interval", "20", "--ttl-interval", "0.3"],
+        backend=backend,
+        args=[*endpoint, "--stream-interval", "20", "--ttl-interval", "0.3"],
         env={"RECORDER_FILE": str(folder / "recorded.jsonl"), "EVENTS_TABLE": events_table},
     ).start()
     stack = Stack(runtime, Recorder(folder / "recorded.jsonl"), events_table)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from infra.local.config import PROJECT_DIR
+from infra.local.ports import free_port
 from tests.integration.test_stream_mappings import APP_DIR, Stack, batches
 from tests.support.local_runtime import Recorder, RuntimeProcess, require_dynamodb_local
 
@@ -115,9 +116,12 @@ def test_without_java_up_says_how_to_continue(tmp_path: Path) -> None:
     # Given a PATH without java
     empty = tmp_path / "bin"
     empty.mkdir()
-    # When the default backend is asked for
+    # When the default backend is asked for (on free ports: the defaults may be in use)
+    ports = [
+        flag for name in ("--port", "--ws-port", "--ddb-port") for flag in (name, str(free_port()))
+    ]
     completed = subprocess.run(
-        [sys.executable, "-m", "infra.local", "up", "--data-dir", str(tmp_path / "data")],
+        [sys.executable, "-m", "infra.local", "up", "--data-dir", str(tmp_path / "data"), *ports],
         cwd=PROJECT_DIR,
         env={**os.environ, "PATH": str(empty)},
         capture_output=True,

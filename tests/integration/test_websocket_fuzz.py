@@ -32,7 +32,15 @@ REPLY_TIMEOUT_S = 10.0
 
 @pytest.fixture(scope="module")
 def runtime() -> Iterator[RuntimeProcess]:
-    process = start_runtime(PROJECT_DIR)
+    # Hundreds of frames a few ms apart: past the default message budget (10 a second),
+    # which is not what this test is about.
+    budget = (
+        "--env",
+        "USERDB_WS_MESSAGES_PER_SECOND=10000",
+        "--env",
+        "USERDB_WS_MESSAGE_BURST=10000",
+    )
+    process = start_runtime(PROJECT_DIR, *budget)
     yield process
     process.stop()
 

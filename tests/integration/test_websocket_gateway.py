@@ -6,13 +6,16 @@ import json
 import re
 from typing import Any
 
+import boto3
 import pytest
+import requests
 import websocket
 from aws_lambda_powertools.utilities.parser.models import (
     APIGatewayWebSocketConnectEventModel,
     APIGatewayWebSocketDisconnectEventModel,
     APIGatewayWebSocketMessageEventModel,
 )
+from botocore.exceptions import ClientError
 
 from tests.integration.runtime_process import (
     close_frame,
@@ -117,7 +120,8 @@ def test_connect_handler_chooses_the_subprotocol(ws_echo_runtime):
     ws.close()
 
 
-@pytest.mark.parametrize("path", ["/", "/local"])
+# "/local/" as AWS prints it (Chalice's WebsocketConnectEndpointURL ends with a slash)
+@pytest.mark.parametrize("path", ["/", "/local", "/local/"])
 def test_root_and_stage_paths_both_connect(ws_echo_runtime, path):
     ws = connect(ws_echo_runtime, path)
     assert connection_id(ws)
@@ -257,4 +261,39 @@ def test_a_failing_handler_tells_the_client_and_keeps_the_connection(ws_echo_run
     assert reply["requestId"]
     # And the connection still works
     assert connection_id(ws) == cid
+    ws.close()
+
+
+def test_connections_and_faults_take_only_requests_signed_with_the_local_credentials(
+    ws_echo_runtime,
+):
+    # Given a connected client
+    ws = connect(ws_echo_runtime)
+    cid = connection_id(ws)
+    base = f"http://127.0.0.1:{ws_echo_runtime.ws_port}"
+    # When anyone on the machine (or a web page) posts to it without signing, or asks
+    # to fail it through /@faults
+    spoofed = b'{"type":"spoofed"}'
+    unsigned = requests.post(f"{base}/local/@connections/{cid}", data=spoofed, timeout=10)
+    plan = {"connections": [{"status": 410, "count": 9}]}
+    faults = requests.put(f"{base}/@faults", json=plan, timeout=10)
+    # Then both are refused as AWS refuses them, and nothing reached the client
+    assert unsigned.status_code == 403
+    assert unsigned.headers["x-amzn-ErrorType"] == "MissingAuthenticationTokenException"
+    assert faults.status_code == 403
+    assert ws_echo_runtime.faults("GET")["connections"] == []
+    # And boto3 with other credentials is refused too
+    stranger = boto3.client(
+        "apigatewaymanagementapi",
+        endpoint_url=f"{base}/local",
+        region_name="us-east-1",
+        aws_access_key_id="local",
+        aws_secret_access_key="a guess",
+    )
+    with pytest.raises(ClientError) as refused:
+        stranger.post_to_connection(ConnectionId=cid, Data=spoofed)
+    assert refused.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    # While the runtime's own credentials reach it
+    ws_echo_runtime.management().post_to_connection(ConnectionId=cid, Data=b'{"type":"real"}')
+    assert json.loads(ws.recv()) == {"type": "real"}
     ws.close()

@@ -8,13 +8,16 @@ from typing import Any
 
 from tests.fakes import FakeClock
 from userdb.models import Doc, Note
-from userdb.sync import Send, SyncEngine, SyncState
+from userdb.sync import Send, SyncEngine, SyncState, followed
 
-SCENARIOS_FILE = Path(__file__).with_name("sync_scenarios.json")
+SCENARIO_FILES = [
+    Path(__file__).with_name("sync_scenarios.json"),
+    Path(__file__).with_name("sync_scenarios_collections.json"),
+]
 
 
 def load_scenarios() -> list[dict[str, Any]]:
-    return list(json.loads(SCENARIOS_FILE.read_text()))
+    return [scenario for path in SCENARIO_FILES for scenario in json.loads(path.read_text())]
 
 
 def run_in_python(scenario: dict[str, Any]) -> dict[str, Any]:
@@ -24,8 +27,12 @@ def run_in_python(scenario: dict[str, Any]) -> dict[str, Any]:
     held = [Doc.from_json(item) for item in scenario.get("notes", [])]
     docs = {doc.key: doc for doc in held}
     jitter = float(scenario.get("jitter", 0.5))
+    collections = followed(scenario.get("collections"))
     engine = SyncEngine(
-        SyncState("client", scenario.get("cursor"), docs), clock=clock.now, random=lambda: jitter
+        SyncState("client", scenario.get("cursor"), docs, collections),
+        clock=clock.now,
+        random=lambda: jitter,
+        collections=collections,
     )
     sent: list[dict[str, Any]] = []
     for step in scenario["steps"]:
@@ -46,7 +53,10 @@ def run_in_python(scenario: dict[str, Any]) -> dict[str, Any]:
         elif name == "applyLocal":
             effects = engine.apply_local(Doc.from_json(args[0]))
         elif name == "forgetLocal":
-            effects = engine.forget_local(("notes", args[0]))
+            target = (
+                args[0] if isinstance(args[0], dict) else {"collection": "notes", "id": args[0]}
+            )
+            effects = engine.forget_local((target["collection"], target["id"]))
         elif name == "stop":
             effects = engine.stop()
         else:
@@ -60,6 +70,7 @@ def run_in_python(scenario: dict[str, Any]) -> dict[str, Any]:
             for doc in engine.state.docs.values()
             if doc.collection == "notes"
         },
+        "docs": {f"{doc.collection}/{doc.id}": doc.data for doc in engine.state.docs.values()},
         "state": str(engine.status.state),
         "running": engine.running,
     }

@@ -30,9 +30,22 @@ from botocore.config import Config
 from infra.local.config import PROJECT_DIR
 from infra.local.dynamodb_local import die_with_parent, find_install, find_java
 from infra.local.ports import free_port
+from infra.local.request_signing import LOCAL_KEY, signed_headers
+from infra.template import main as write_template
 
 READY_LINE = "local runtime up in"
 STAGE = "local"
+OIDC_CALLBACK = "/auth/oauth/oidc/callback"
+
+
+def userdb_args(runtime_args: list[str], directory: Path) -> list[str]:
+    """What `make run` adds for this project: the template of the stage (and `--env`
+    overrides) among `runtime_args`, written into `directory`, and the OIDC callback."""
+    template = directory / "template.json"
+    if write_template(["--local-runtime", "-o", str(template), *runtime_args]) != 0:
+        raise RuntimeError(f"python -m infra.template failed for {runtime_args}")
+    return ["--template", str(template), "--oidc-callback", OIDC_CALLBACK]
+
 
 T = TypeVar("T")
 
@@ -100,6 +113,7 @@ class RuntimeProcess:
     ) -> RuntimeProcess:
         """Start on free ports, or on `ports` (REST, WebSocket, DynamoDB) when given."""
         self.port, self.ws_port, self.ddb_port = ports or (free_port(), free_port(), free_port())
+        userdb = userdb_args(self.args, self.data_dir) if self.app_dir == PROJECT_DIR else []
         command = [
             sys.executable, "-m", "infra.local", "up",
             "--backend", self.backend,
@@ -108,6 +122,7 @@ class RuntimeProcess:
             "--ddb-port", str(self.ddb_port),
             "--data-dir", str(self.data_dir),
             "--app-dir", str(self.app_dir),
+            *userdb,
             *self.args,
         ]  # fmt: skip
         self.output = []
@@ -233,14 +248,15 @@ class RuntimeProcess:
         )
 
     def management(self, stage: str | None = STAGE, config: Config | None = None) -> Any:
-        """boto3's `apigatewaymanagementapi` client, as an app would make it."""
+        """boto3's `apigatewaymanagementapi` client, as an app would make it (signing with
+        the runtime's local credentials, which it requires)."""
         endpoint = f"http://127.0.0.1:{self.ws_port}" + (f"/{stage}" if stage else "")
         return boto3.client(
             "apigatewaymanagementapi",
             endpoint_url=endpoint,
             region_name="us-east-1",
-            aws_access_key_id="any",
-            aws_secret_access_key="any",
+            aws_access_key_id=LOCAL_KEY.access_key,
+            aws_secret_access_key=LOCAL_KEY.secret_key,
             config=config,
         )
 
@@ -249,17 +265,22 @@ class RuntimeProcess:
         return _json_call("GET", self.api_url + path)
 
     def faults(self, method: str = "GET", plan: dict[str, Any] | None = None) -> Any:
-        """The runtime's fault injection (`/@faults` on the WebSocket port): GET, PUT, DELETE."""
-        status, body = _json_call(method, f"http://127.0.0.1:{self.ws_port}/@faults", plan)
+        """The runtime's fault injection (`/@faults` on the WebSocket port): GET, PUT, DELETE,
+        signed with the runtime's local credentials."""
+        url = f"http://127.0.0.1:{self.ws_port}/@faults"
+        status, body = _json_call(method, url, plan, signed=True)
         if status >= 300:
             raise AssertionError(f"{method} /@faults answered {status}: {body}")
         return body
 
 
-def _json_call(method: str, url: str, body: Any = None) -> tuple[int, Any]:
+def _json_call(method: str, url: str, body: Any = None, *, signed: bool = False) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method=method)  # noqa: S310 - loopback
     request.add_header("Content-Type", "application/json")
+    if signed:
+        for name, value in signed_headers(method, url, data or b"").items():
+            request.add_header(name, value)
     try:
         with urllib.request.urlopen(request, timeout=10) as reply:  # noqa: S310 - loopback
             return reply.status, json.loads(reply.read() or b"null")

@@ -1,16 +1,13 @@
-"""A userdb sync client for tests and benchmarks: websocket-client, DESIGN §5's client rules,
-and a record of every message it received (to count messages and bytes).
+"""A userdb sync client for tests and benchmarks: the SDK's sync engine (`userdb.sync`, the one
+Python implementation of the client rules) driven over websocket-client, with a record of
+every message it received (to count messages and bytes) and switches tests need.
 
-The rules it follows:
-- it keeps `client_id`, the cursor and the notes across connections, and resumes
-  with `hello since=cursor`;
-- a `changes` message applies when it is a snapshot (replace everything) or when
-  cursor >= `from` (items newer than the cursor are applied); then cursor := `to`.
-  A message wholly at or below the cursor is a duplicate and changes nothing;
-- a message whose `from` is beyond the cursor is a gap: it sends `sync since=cursor`
-  (once per cursor, again if nothing moved for `sync_retry_s`);
-- it acks the cursor cumulatively, at most every `ack_interval_s` (or never, with
-  `acks=False`, to show delivery does not depend on acks).
+The engine applies `changes`, detects gaps and asks for them, acks cumulatively at most
+every `ack_interval_s`, pings and watches for pongs (docs/protocol.md). This driver adds:
+- `acks=False`: the engine's acks are not sent (delivery must not depend on them);
+- no reconnecting by itself: a test opens connections with `connect()` and closes them
+  with `disconnect()`; the client id, cursor and documents survive across connections;
+- counts of what happened: messages applied, duplicates, gaps, syncs and acks sent.
 """
 
 from __future__ import annotations
@@ -22,12 +19,24 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import websocket
 
+from userdb.models import Note
+from userdb.sync import (
+    Disconnect,
+    DocsChanged,
+    Effect,
+    Send,
+    SyncEngine,
+    SyncState,
+    SyncTimings,
+)
+
 ACK_INTERVAL_S = 0.25
+MAX_MESSAGE_BYTES = 128 * 1024  # API Gateway's limit on a WebSocket message
 
 
 @dataclass(frozen=True)
@@ -40,16 +49,21 @@ class Received:
     connection: int  # which of the client's connections (0, 1, ...) carried it
 
 
-@dataclass
 class ClientState:
-    cursor: int | None = None
-    notes: dict[str, dict[str, Any]] = field(default_factory=dict)
-    applied: int = 0  # messages that changed the cursor or the notes
-    duplicates: int = 0
-    gaps: int = 0
-    syncs_sent: int = 0
-    acks_sent: int = 0
-    acked: int = 0
+    """The engine's cursor and documents, and counts of what the client did."""
+
+    def __init__(self, engine: SyncEngine) -> None:
+        self._engine = engine
+        self.applied = 0  # messages that moved the cursor or changed the documents
+        self.duplicates = 0  # `changes` wholly at or below the cursor
+        self.gaps = 0  # `changes` whose `from` was beyond the cursor
+        self.syncs_sent = 0
+        self.acks_sent = 0
+        self.acked = 0
+
+    @property
+    def cursor(self) -> int | None:
+        return self._engine.state.cursor
 
 
 class SyncClient:
@@ -70,21 +84,18 @@ class SyncClient:
         self.token = token
         self.client_id = client_id or str(uuid.uuid4())
         self.acks = acks
-        self._ack_interval = ack_interval_s
-        self._sync_retry = sync_retry_s
         self._on_applied = on_applied
-        self.state = ClientState()
+        timings = SyncTimings(ack_interval=ack_interval_s, sync_timeout=sync_retry_s)
+        self.engine = SyncEngine(SyncState(self.client_id), clock=time.monotonic, timings=timings)
+        self.state = ClientState(self.engine)
         self.received: list[Received] = []
         self.connection_ids: list[str] = []
         self.close_codes: list[int | None] = []
         self._changed = threading.Condition()
         self._ws: websocket.WebSocket | None = None
         self._reader: threading.Thread | None = None
+        self._ticker: threading.Thread | None = None
         self._connections = 0
-        self._last_ack_at = 0.0
-        self._ack_timer: threading.Timer | None = None
-        self._sync_sent_for: tuple[int | None, float] | None = None
-        self._gap_from: int | None = None  # a `from` seen beyond the cursor, not yet reached
 
     # -- connection -----------------------------------------------------------------------
 
@@ -99,22 +110,28 @@ class SyncClient:
         with self._changed:
             self._ws = ws
             self.close_codes.append(None)
+            self.engine.start()  # its Connect effect is this connection
+            effects = self.engine.on_open() if hello else []
         self._reader = threading.Thread(
             target=self._read, args=(ws, index), daemon=True, name=f"sync-client-{index}"
         )
         self._reader.start()
+        with self._changed:
+            if self._ticker is None:
+                self._ticker = threading.Thread(target=self._tick, daemon=True, name="sync-ticks")
+                self._ticker.start()
+        self._carry_out(effects, None)
         if hello:
-            with self._changed:
-                cursor = self.state.cursor
-                self._sync_sent_for = (cursor, time.monotonic())
-            self.send({"action": "hello", "since": cursor})
             self.wait(lambda: len(self.connection_ids) > index, timeout_s, "welcome")
         return self
 
     def disconnect(self) -> None:
         """Close from the client's side (1000) and wait for the reader to stop."""
         ws, reader = self._ws, self._reader
-        self._ws = None
+        with self._changed:
+            self._ws = None
+            self.engine.stop("closed by the test")
+            self._changed.notify_all()
         if ws is None:
             return
         # The reader reads the server's answering close frame; then the socket goes.
@@ -160,98 +177,82 @@ class SyncClient:
             if opcode != websocket.ABNF.OPCODE_TEXT:
                 continue
             received = Received(time.monotonic(), len(frame.data), json.loads(frame.data), index)
-            self._handle(received)
+            self._handle(received, frame.data)
         with self._changed:
             self.close_codes[index] = code
             if self._ws is ws:
                 self._ws = None
+                # The server ended it: the engine stops too (tests reconnect with `connect`).
+                self.engine.stop("closed by the server")
             self._changed.notify_all()
 
-    # -- the protocol ---------------------------------------------------------------------
+    # -- the engine -----------------------------------------------------------------------
 
-    def _handle(self, received: Received) -> None:
-        message = received.message
+    def _handle(self, received: Received, raw: bytes) -> None:
         with self._changed:
             self.received.append(received)
-            kind = message.get("type")
-            if kind == "welcome":
+            message = received.message
+            if message.get("type") == "welcome":
                 self.connection_ids.append(str(message["connectionId"]))
-            applied = kind == "changes" and self._apply(message)
+            elif message.get("type") == "changes":
+                self._count(message)
+            effects = self.engine.on_message(raw)
             self._changed.notify_all()
-        if applied:
-            self._schedule_ack()
+        self._carry_out(effects, received)
+
+    def _count(self, message: dict[str, Any]) -> None:
+        """What a `changes` message is to the cursor (the engine decides what to do with it)."""
+        cursor = self.state.cursor
+        if message.get("snapshot"):
+            return
+        if cursor is None or int(message["from"]) > cursor:
+            self.state.gaps += 1
+        elif int(message["to"]) <= cursor:
+            self.state.duplicates += 1
+
+    def _tick(self) -> None:
+        """Run the engine's timers (acks due, sync retries, pings) while connected."""
+        while True:
+            with self._changed:
+                if self._ws is None:
+                    self._ticker = None
+                    return
+                due = self.engine.next_timer()
+                wait = 0.5 if due is None else min(0.5, max(0.0, due - time.monotonic()))
+                self._changed.wait(wait)
+                effects = self.engine.tick()
+            self._carry_out(effects, None)
+
+    def _carry_out(self, effects: list[Effect], received: Received | None) -> None:
+        applied = False
+        for effect in effects:
+            if isinstance(effect, Send):
+                self._send_action(effect.message)
+            elif isinstance(effect, DocsChanged) and not effect.changes.local:
+                applied = True
+            elif isinstance(effect, Disconnect):
+                ws = self._ws
+                if ws is not None:  # the engine gave up on it (no pong, no welcome)
+                    with contextlib.suppress(OSError, websocket.WebSocketException):
+                        ws.send_close(status=1000)
+        if applied and received is not None:
+            with self._changed:
+                self.state.applied += 1
             if self._on_applied is not None:
                 self._on_applied(self, received)
-        self._sync_if_behind()
 
-    def _apply(self, message: dict[str, Any]) -> bool:
-        state = self.state
-        start, end = int(message["from"]), int(message["to"])
-        if message.get("snapshot"):
-            state.notes = {item["id"]: item for item in message["items"] if not item.get("deleted")}
-        elif state.cursor is None or state.cursor < start:
-            state.gaps += 1
-            self._gap_from = max(self._gap_from or 0, start)
-            return False
-        elif end <= state.cursor:
-            state.duplicates += 1
-            return False
-        else:
-            for item in message["items"]:
-                if int(item["version"]) <= state.cursor:
-                    continue
-                if item.get("deleted"):
-                    state.notes.pop(item["id"], None)
-                else:
-                    state.notes[item["id"]] = item
-        state.cursor = end
-        state.applied += 1
-        self._sync_sent_for = None
-        if self._gap_from is not None and end >= self._gap_from:
-            self._gap_from = None
-        return True
-
-    def _sync_if_behind(self) -> None:
-        """After a gap: `sync since=cursor`, once per cursor unless nothing moved for a while."""
-        with self._changed:
-            if self._gap_from is None:
+    def _send_action(self, message: dict[str, Any]) -> None:
+        action = message.get("action")
+        if action == "ack":
+            if not self.acks:
                 return
-            now = time.monotonic()
-            sent = self._sync_sent_for
-            if (
-                sent is not None
-                and sent[0] == self.state.cursor
-                and now - sent[1] < self._sync_retry
-            ):
-                return
-            self._sync_sent_for = (self.state.cursor, now)
-            self.state.syncs_sent += 1
-            cursor = self.state.cursor
-        self.send({"action": "sync", "since": cursor})
-
-    def _schedule_ack(self) -> None:
-        if not self.acks:
-            return
-        with self._changed:
-            wait = self._last_ack_at + self._ack_interval - time.monotonic()
-            if wait > 0:
-                if self._ack_timer is None:
-                    self._ack_timer = threading.Timer(wait, self._flush_ack)
-                    self._ack_timer.daemon = True
-                    self._ack_timer.start()
-                return
-        self._flush_ack()
-
-    def _flush_ack(self) -> None:
-        with self._changed:
-            self._ack_timer = None
-            cursor = self.state.cursor
-            if cursor is None or cursor <= self.state.acked:
-                return
-            self._last_ack_at = time.monotonic()
-            self.state.acked = cursor
-            self.state.acks_sent += 1
-        self.send({"action": "ack", "version": cursor})
+            with self._changed:
+                self.state.acks_sent += 1
+                self.state.acked = int(message["version"])
+        elif action == "sync":
+            with self._changed:
+                self.state.syncs_sent += 1
+        self.send(message)
 
     # -- what tests look at ---------------------------------------------------------------
 
@@ -269,7 +270,6 @@ class SyncClient:
                         f"{len(self.received)} message(s), last: {self._last_messages()}"
                     )
                 self._changed.wait(min(left, 0.25))
-                self._sync_if_behind()  # a client that is still behind asks again
 
     def wait_for_version(self, version: int, timeout_s: float = 15.0) -> None:
         self.wait(
@@ -284,7 +284,9 @@ class SyncClient:
     def notes(self) -> dict[str, tuple[str, int]]:
         """The notes as the client holds them: id -> (text, version)."""
         with self._changed:
-            return {i: (n["data"]["text"], int(n["version"])) for i, n in self.state.notes.items()}
+            docs = list(self.engine.state.docs.values())
+        notes = [Note.from_doc(doc) for doc in docs if doc.collection == "notes"]
+        return {note.id: (note.text, note.version) for note in notes}
 
     def messages(self, kind: str | None = None) -> list[Received]:
         with self._changed:
@@ -292,9 +294,6 @@ class SyncClient:
 
     def _last_messages(self) -> str:
         return json.dumps([r.message for r in self.received[-3:]])[:600]
-
-
-MAX_MESSAGE_BYTES = 128 * 1024  # API Gateway's limit on a WebSocket message
 
 
 def wait_converged(

@@ -220,13 +220,61 @@ def test_an_ack_on_a_warm_instance_is_one_write(parts):
     send(service, push, "c1", {"action": "ack", "version": 1})
     assert store.calls == ["tenant_of", "raise_ack"]
     store.calls.clear()
-    # When it acks again, lower and then higher
+    # When it acks again, higher and then lower
     send(service, push, "c1", {"action": "ack", "version": 4})
     send(service, push, "c1", {"action": "ack", "version": 2})
-    # Then each ack was one conditional write, and the acked version only rose
-    assert store.calls == ["raise_ack", "raise_ack"]
+    # Then the higher one was one conditional write, the lower one none at all
+    assert store.calls == ["raise_ack"]
     assert store.get("c1").acked_version == 4
     assert push.closed == []
+
+
+def test_a_flood_of_acks_that_do_not_advance_costs_no_dynamodb_call(parts):
+    # Given a connection that acked version 3 (the instance remembers it)
+    _, sessions, _, feed, push, token, _ = parts
+    store = CountingConnectionStore()
+    clock = FakeClock()
+    service = ConnectionService(sessions, store, feed, clock, push)
+    service.connect("c1", token, CLIENT)
+    send(service, push, "c1", {"action": "ack", "version": 3})
+    store.calls.clear()
+    # When it sends the same ack again and again, slowly enough for its budget
+    for _ in range(3000):
+        clock.advance(0.1)
+        send(service, push, "c1", {"action": "ack", "version": 3})
+    # Then nothing reached the store, and nothing was answered
+    assert store.calls == []
+    assert push.messages_to("c1") == []
+
+
+def test_a_connection_over_its_message_budget_is_told_once_and_dropped(parts):
+    service, _, _, _, push, token, _ = parts
+    service.connect("c1", token, CLIENT)
+    service.connect("c2", token, str(uuid.uuid4()))
+    # When c1 sends 100 pings at once (its burst is 40)
+    for _ in range(100):
+        service.receive("c1", json.dumps({"action": "ping", "version": 0}), push)
+    # Then 40 were answered, then one `rate_limited` error, and the rest dropped
+    answers = push.messages_to("c1")
+    assert [m["type"] for m in answers] == ["pong"] * 40 + ["error"]
+    assert answers[-1]["code"] == "rate_limited"
+    # And another connection is not limited by it
+    assert [m["type"] for m in send(service, push, "c2", {"action": "ping"})] == ["pong"]
+
+
+def test_a_rate_limited_connection_gets_budget_back_with_time(parts):
+    _, sessions, store, feed, push, token, _ = parts
+    clock = FakeClock()
+    service = ConnectionService(sessions, store, feed, clock, push)
+    service.connect("c1", token, CLIENT)
+    for _ in range(45):
+        service.receive("c1", json.dumps({"action": "ping"}), push)
+    clock.advance(1.0)  # ten messages a second
+    for _ in range(12):
+        service.receive("c1", json.dumps({"action": "ping"}), push)
+    types = [m["type"] for m in push.messages_to("c1")]
+    # 40, told once; a second later 10 more, then told again (a new episode)
+    assert types == ["pong"] * 40 + ["error"] + ["pong"] * 10 + ["error"]
 
 
 def test_revoking_a_session_closes_only_its_connections(parts):

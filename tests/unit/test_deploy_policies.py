@@ -24,7 +24,8 @@ from infra.stages import (
     settings_from,
 )
 from infra.tables import shared_tables
-from infra.template import FANOUT_MAPPING, WEBSOCKET_API, merge_template
+from infra.template import FANOUT_MAPPING, REST_API, WEBSOCKET_API, WEBSOCKET_STAGE, merge_template
+from infra.throttling import REST_AUTH, REST_DEFAULT, WEBSOCKET_CONNECT, WEBSOCKET_DEFAULT
 from tests.support.wildcards import ALLOWED_ANY_RESOURCE, findings, takes_no_resource
 
 OAUTH = {
@@ -191,3 +192,30 @@ def test_functions_are_named_as_chalice_deploy_names_them_and_told_the_websocket
     assert variables["USERDB_WEBSOCKET_ENDPOINT"] == {
         "Fn::Sub": "https://${WebsocketAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/dev"
     }
+
+
+def test_the_stages_are_throttled_tighter_on_sign_in():
+    resources = merge_template(VARIANTS["silo"])["Resources"]
+    settings = {
+        (s["ResourcePath"], s["HttpMethod"]): (s["ThrottlingRateLimit"], s["ThrottlingBurstLimit"])
+        for s in resources[REST_API]["Properties"]["MethodSettings"]
+    }
+    assert settings[("/*", "*")] == (REST_DEFAULT.rate_per_second, REST_DEFAULT.burst)
+    for path in ("/~1auth~1login", "/~1auth~1signup"):
+        assert settings[(path, "POST")] == (REST_AUTH.rate_per_second, REST_AUTH.burst)
+    websocket = resources[WEBSOCKET_STAGE]["Properties"]
+    assert (
+        websocket["DefaultRouteSettings"]["ThrottlingRateLimit"]
+        == WEBSOCKET_DEFAULT.rate_per_second
+    )
+    assert websocket["RouteSettings"]["$connect"]["ThrottlingBurstLimit"] == WEBSOCKET_CONNECT.burst
+
+
+def test_api_gateways_own_answers_carry_the_security_headers():
+    responses = merge_template(VARIANTS["silo"])["Resources"][REST_API]["Properties"][
+        "GatewayResponses"
+    ]
+    for kind in ("DEFAULT_4XX", "DEFAULT_5XX"):
+        headers = responses[kind]["ResponseParameters"]["Headers"]
+        assert headers["X-Content-Type-Options"] == "'nosniff'"
+        assert headers["Strict-Transport-Security"].startswith("'max-age=")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-import yaml  # type: ignore[import-untyped]  # PyYAML comes with cfn-lint, without stubs
+import yaml
 
 from infra.stages import PROJECT_DIR
 

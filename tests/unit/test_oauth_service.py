@@ -232,9 +232,9 @@ def test_a_password_account_is_not_taken_over_by_a_provider_email(world):
 
 
 def test_connecting_links_to_the_signed_in_account_without_a_new_session(world):
-    account, _ = world.accounts.sign_up(
+    account = world.accounts.sign_up(
         SignupRequest(email="ann@example.com", password="correct horse 1", name="Ann"), ClientInfo()
-    )
+    ).account
     sessions_before = len(world.session_store.sessions)
     world.provider.vouch("s-1", "ann@example.com")
     # When the signed-in user connects the provider
@@ -252,9 +252,9 @@ def test_connecting_needs_a_session(world):
 
 def test_connecting_an_identity_of_another_account_is_refused(world):
     world.sign_in("s-1", "ann@example.com")
-    bob, _ = world.accounts.sign_up(
+    bob = world.accounts.sign_up(
         SignupRequest(email="bob@example.com", password="correct horse 1", name="Bob"), ClientInfo()
-    )
+    ).account
     world.provider.vouch("s-1", "ann@example.com")
     finished = world.finish(world.start(link=True, user=bob.id))
     assert landing(finished)["error"] == "identity_in_use"
@@ -275,9 +275,9 @@ def test_the_last_way_to_sign_in_cannot_be_unlinked(world):
 
 
 def test_an_account_with_a_password_can_unlink_every_identity(world):
-    account, _ = world.accounts.sign_up(
+    account = world.accounts.sign_up(
         SignupRequest(email="ann@example.com", password="correct horse 1", name="Ann"), ClientInfo()
-    )
+    ).account
     world.provider.vouch("s-1")
     world.finish(world.start(link=True, user=account.id))
     world.oauth.unlink(account.id, "test")

@@ -15,6 +15,7 @@ from chalicelib import errors
 from chalicelib.api.http import ApiBlueprint
 from chalicelib.api.openapi_document import UndeclaredRouteError, openapi_document
 from chalicelib.api.operations import Operation, Reply
+from chalicelib.models.accounts import SignupRequest
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options"}
 
@@ -138,3 +139,21 @@ def test_a_declared_path_parameter_must_exist():
     other.register_blueprint(routes)
     with pytest.raises(UndeclaredRouteError, match="itemId"):
         openapi_document(other.routes, "/")
+
+
+# Stripped to nothing, or not: \x1d and \ufeff are not Unicode White_Space, so they stay.
+BLANK_OR_NOT = ["\u000b", " \t", "\u3000", "\u0085\u00a0", "A", " Ann ", "\ufeff", "\u001d"]
+
+
+@pytest.mark.parametrize("name", BLANK_OR_NOT)
+def test_the_schema_and_the_model_agree_on_blank_names(document, name):
+    # A name is stripped then must not be empty; the fuzzers found "\v" and "\x1d" disputed
+    schema = document["components"]["schemas"]["SignupRequest"]
+    validator = OAS31Validator(schema, resolver=None)
+    body = {"email": "a@example.com", "password": "correct horse", "name": name}
+    try:
+        SignupRequest.model_validate(body)
+        accepted = True
+    except ValueError:
+        accepted = False
+    assert validator.is_valid(body) == accepted

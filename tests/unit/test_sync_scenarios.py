@@ -1,4 +1,5 @@
-"""The shared sync scenarios on the SDK's engine (tests/browser runs them on web/js/sync.js)."""
+"""The shared sync scenarios on the SDK's engine (the JS engine, clients/js/src/sync_engine.js,
+plays them in Node and in Chromium)."""
 
 import pytest
 

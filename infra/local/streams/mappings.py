@@ -7,6 +7,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from infra.local.lambda_runtime import LOCAL_ACCOUNT_ID
@@ -15,7 +16,7 @@ from infra.local.streams.batching import BatchPolicy
 STREAM_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:dynamodb:[^:]*:[^:]*:table/([^/]+)/stream/.+$")
 STARTING_POSITIONS = {"TRIM_HORIZON", "LATEST"}
 RESPONSE_TYPES = {"ReportBatchItemFailures"}
-# Chalice event sources get a stable id, so their checkpoints survive a restart.
+# Declared mappings get a stable id, so their checkpoints survive a restart.
 _CHALICE_NAMESPACE = uuid.UUID("6f1c6c1e-9d1e-4f7e-9a43-3c1f0e8f5a10")
 UNSUPPORTED = {
     "FilterCriteria": "event filtering",
@@ -33,6 +34,30 @@ UNSUPPORTED = {
     "MetricsConfig": "metrics configuration",
     "ProvisionedPollerConfig": "provisioned pollers",
 }
+
+
+class MappingState(StrEnum):
+    """A mapping's `State`, as the Lambda API names it."""
+
+    CREATING = "Creating"
+    ENABLING = "Enabling"
+    ENABLED = "Enabled"
+    UPDATING = "Updating"
+    DISABLING = "Disabling"
+    DISABLED = "Disabled"
+    DELETING = "Deleting"
+
+
+class MappingOrigin(StrEnum):
+    """Who made a mapping: the Lambda API, or the app's own declaration (kept in step with it)."""
+
+    API = "api"
+    CHALICE = "chalice"  # an `@app.on_dynamodb_record` handler
+    TEMPLATE = "template"  # an AWS::Lambda::EventSourceMapping of the app's template
+
+    @property
+    def declared(self) -> bool:
+        return self is not MappingOrigin.API
 
 
 class LambdaApiError(Exception):
@@ -67,8 +92,9 @@ def stream_table(stream_arn: str) -> str | None:
     return match.group(1) if match else None
 
 
-def chalice_mapping_id(function_name: str, table: str) -> str:
-    return str(uuid.uuid5(_CHALICE_NAMESPACE, f"{function_name}|{table}"))
+def declared_mapping_id(function_arn: str, table: str) -> str:
+    """The stable id of a declared mapping: its checkpoints survive a restart."""
+    return str(uuid.uuid5(_CHALICE_NAMESPACE, f"{function_arn}|{table}"))
 
 
 def _integer(body: dict[str, Any], key: str, default: int, low: int, high: int) -> int:
@@ -114,8 +140,8 @@ class EventSourceMapping:
     parallelization_factor: int = 1
     destination_config: dict[str, Any] = field(default_factory=dict)
     enabled: bool = True
-    origin: str = "api"  # "api": made through the Lambda API; "chalice": from the app
-    state: str = "Creating"
+    origin: MappingOrigin = MappingOrigin.API
+    state: MappingState = MappingState.CREATING
     state_transition_reason: str = "User action"
     last_processing_result: str = "No records processed"
     last_modified: float = field(default_factory=time.time)
@@ -152,7 +178,7 @@ class EventSourceMapping:
             "FunctionArn": self.function_arn,
             "LastModified": self.last_modified,
             "LastProcessingResult": self.last_processing_result,
-            "State": self.state,
+            "State": str(self.state),
             "StateTransitionReason": self.state_transition_reason,
             "DestinationConfig": self.destination_config or {"OnFailure": {}},
             "MaximumRecordAgeInSeconds": self.maximum_record_age_s,
@@ -176,6 +202,8 @@ class EventSourceMapping:
         fields = dict(data)
         shards = fields.pop("shards", {})
         mapping = cls(**fields)
+        mapping.state = MappingState(mapping.state)
+        mapping.origin = MappingOrigin(mapping.origin)
         mapping.shards = {
             k: ShardProgress(v.get("checkpoint"), bool(v.get("done"))) for k, v in shards.items()
         }
@@ -230,19 +258,24 @@ def new_mapping(body: dict[str, Any], function_arn: str) -> EventSourceMapping:
             "EventSourceArn must be a DynamoDB stream ARN "
             "(arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL)."
         )
-    position = body.get("StartingPosition")
-    if position not in STARTING_POSITIONS:
-        raise InvalidParameterValueError(
-            "StartingPosition must be TRIM_HORIZON or LATEST for a DynamoDB stream."
-        )
     settings = _settings(body, None)
     return EventSourceMapping(
         uuid=str(uuid.uuid4()),
         event_source_arn=source,
         function_arn=function_arn,
-        starting_position=position,
+        starting_position=starting_position(body),
         **settings,
     )
+
+
+def starting_position(body: dict[str, Any]) -> str:
+    """The body's StartingPosition, one a DynamoDB stream takes."""
+    position = body.get("StartingPosition")
+    if position not in STARTING_POSITIONS:
+        raise InvalidParameterValueError(
+            "StartingPosition must be TRIM_HORIZON or LATEST for a DynamoDB stream."
+        )
+    return str(position)
 
 
 def apply_update(

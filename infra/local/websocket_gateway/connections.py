@@ -43,6 +43,8 @@ class Connection:
     last_active_ms: int  # epoch ms, for GetConnection
     open: bool = False
     close_cause: CloseCause | None = None
+    # Told that a message was refused as throttled, and not admitted one since.
+    told_throttled: bool = False
     _send_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     @property

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,9 +24,11 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from infra.local import faults as fault_control
+from infra.local import request_signing
 from infra.local.app_loader import LoadedApp
 from infra.local.faults import Faults
 from infra.local.lambda_runtime import Invocation, LambdaRuntime, websocket_function_names
+from infra.local.request_signing import LOCAL_KEY, SigningKey
 from infra.local.websocket_gateway import management
 from infra.local.websocket_gateway.connections import (
     Connection,
@@ -55,11 +58,14 @@ from infra.local.websocket_gateway.limits import (
 from infra.local.websocket_gateway.routing import (
     FORBIDDEN_MESSAGE,
     INTERNAL_ERROR_MESSAGE,
+    THROTTLED_MESSAGE,
     ConnectDecision,
     client_error,
     connect_decision,
     select_route,
+    throttled_connect,
 )
+from infra.local.websocket_gateway.scheduling import FairInbox, TokenBucket
 
 log = logging.getLogger("userdb.local.websocket")
 
@@ -112,9 +118,15 @@ class WebSocketGateway:
         clock: Callable[[], float] = time.monotonic,
         epoch_ms: Callable[[], int] = _epoch_ms,
         faults: Faults | None = None,
+        signing_key: SigningKey = LOCAL_KEY,
+        hosts: Collection[str] | None = None,
     ) -> None:
         self.api = api
         self.faults = faults or Faults()
+        # `@connections` and `/@faults` take only requests signed with this key for one of
+        # `hosts` (None: whatever Host the request names).
+        self._signing_key = signing_key
+        self._hosts = hosts
         self.limits = limits or ConnectionLimits()
         self.connections = ConnectionRegistry()
         self._lambdas = lambdas
@@ -123,11 +135,22 @@ class WebSocketGateway:
         self._executor = ThreadPoolExecutor(workers, thread_name_prefix="ws-lambda")
         self._sessions: set[asyncio.Task[Any]] = set()
         self._messages: set[asyncio.Task[None]] = set()
+        # Client messages wait per connection and run in turns, at most `workers` at once.
+        self._workers = workers
+        self._inbox: FairInbox[str, tuple[Connection, str]] = FairInbox(
+            self.limits.max_waiting_messages, self.limits.max_running_messages
+        )
+        self._running_messages = 0
+        self._dispatcher: asyncio.Task[None] | None = None
+        self._runnable: asyncio.Event | None = None
+        # API Gateway's route throttling: a bucket per route key, the stage's numbers.
+        self._route_buckets: dict[str, TokenBucket] = {}
         self.app = Starlette(
             routes=[
                 Route("/@faults", self._control_faults, methods=["GET", "PUT", "DELETE"]),
                 WebSocketRoute("/", self._session),
                 WebSocketRoute("/{stage}", self._session),
+                WebSocketRoute("/{stage}/", self._session),  # the URL AWS prints ends so
                 Route(
                     "/@connections/{connection_id}",
                     self._manage,
@@ -214,9 +237,24 @@ class WebSocketGateway:
         finally:
             self.connections.remove(info.connection_id)
 
+    def _throttled(self, route_key: str) -> bool:
+        """True when the stage's throttling refuses one more request to `route_key`."""
+        bucket = self._route_buckets.get(route_key)
+        if bucket is None:
+            throttle = (
+                self.limits.connect_throttle
+                if route_key == CONNECT_ROUTE
+                else self.limits.route_throttle
+            )
+            bucket = TokenBucket(throttle.rate_per_second, throttle.burst, self._clock)
+            self._route_buckets[route_key] = bucket
+        return not bucket.take()
+
     async def _connect(self, connection: Connection, ws: WebSocket) -> ConnectDecision:
         if CONNECT_ROUTE not in self.api.routes:
             return ConnectDecision(200)
+        if self._throttled(CONNECT_ROUTE):
+            return throttled_connect()
         now_ms = self._epoch_ms()
         event = connect_event(connection.info, self._upgrade_request(ws), now_ms, new_id())
         invocation = await self._invoke(CONNECT_ROUTE, event)
@@ -238,9 +276,53 @@ class WebSocketGateway:
                 await connection.close(BINARY_FRAME)
                 continue
             connection.touch(self._clock(), self._epoch_ms())
-            task = asyncio.create_task(self._on_message(connection, text))
-            self._messages.add(task)
-            task.add_done_callback(self._messages.discard)
+            self._enqueue(connection, text)
+
+    # -- client messages: a queue per connection, run in turns ------------------------------
+
+    def _enqueue(self, connection: Connection, body: str) -> None:
+        if not self._inbox.offer(connection.connection_id, (connection, body)):
+            # Its queue is full: refused as throttled, and the client told once (until it
+            # has room again), so that a flood costs next to nothing.
+            if not connection.told_throttled:
+                connection.told_throttled = True
+                self._spawn(self._tell_client(connection, THROTTLED_MESSAGE, new_id()))
+            return
+        connection.told_throttled = False
+        self._wake_dispatcher()
+
+    def _wake_dispatcher(self) -> None:
+        if self._runnable is None:
+            self._runnable = asyncio.Event()
+        if self._dispatcher is None or self._dispatcher.done():
+            self._dispatcher = asyncio.create_task(self._dispatch(self._runnable))
+        self._runnable.set()
+
+    async def _dispatch(self, runnable: asyncio.Event) -> None:
+        """Start waiting messages, a connection at a time in turn, while workers are free."""
+        while True:
+            await runnable.wait()
+            runnable.clear()
+            while self._running_messages < self._workers:
+                taken = self._inbox.take()
+                if taken is None:
+                    break
+                self._running_messages += 1
+                self._spawn(self._run_message(*taken[1]))
+
+    async def _run_message(self, connection: Connection, body: str) -> None:
+        try:
+            await self._on_message(connection, body)
+        finally:
+            self._running_messages -= 1
+            self._inbox.done(connection.connection_id)
+            if self._runnable is not None:
+                self._runnable.set()
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work)
+        self._messages.add(task)
+        task.add_done_callback(self._messages.discard)
 
     async def _on_message(self, connection: Connection, body: str) -> None:
         try:
@@ -253,6 +335,9 @@ class WebSocketGateway:
         request_id = new_id()
         if route is None:
             await self._tell_client(connection, FORBIDDEN_MESSAGE, request_id)
+            return
+        if self._throttled(route):
+            await self._tell_client(connection, THROTTLED_MESSAGE, request_id)
             return
         event = message_event(
             connection.info,
@@ -282,10 +367,43 @@ class WebSocketGateway:
 
     # -- @connections ---------------------------------------------------------------------
 
+    async def _unsigned(self, request: Request, body: bytes, request_id: str) -> Response | None:
+        """403 unless the request is signed with the runtime's key (request_signing.py)."""
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        query = request.scope.get("query_string", b"")
+        host = request.headers.get("host", "")
+        url = f"http://{host}{raw_path.decode('latin-1')}" + (
+            f"?{query.decode('latin-1')}" if query else ""
+        )
+        received = request_signing.ReceivedRequest(
+            request.method,
+            url,
+            {name.lower(): value for name, value in request.headers.items()},
+            body,
+        )
+        refusal = request_signing.verify(
+            received,
+            key=self._signing_key,
+            hosts=self._hosts if self._hosts is not None else {host},
+            now=dt.datetime.now(dt.UTC),
+        )
+        if refusal is None:
+            return None
+        log.info("refused an unsigned %s %s: %s", request.method, request.url.path, refusal.message)
+        return _reply(management.refused(refusal.error_type, refusal.message, request_id))
+
     async def _manage(self, request: Request) -> Response:
         request_id = new_id()
         if not management.stage_matches(request.path_params.get("stage"), self.api.stage):
             return _reply(management.forbidden(request_id))
+        payload = await self._payload(request, request_id)
+        if isinstance(payload, Response):
+            return payload
+        refused = await self._unsigned(request, payload, request_id)
+        return refused or await self._connection_call(request, payload, request_id)
+
+    async def _connection_call(self, request: Request, payload: bytes, request_id: str) -> Response:
+        """A signed POST, GET or DELETE on `@connections/{id}`."""
         connection_id = str(request.path_params["connection_id"])
         fault = self.faults.connection_fault(request.method, connection_id)
         if fault is not None and fault.delay_ms is not None:
@@ -297,7 +415,7 @@ class WebSocketGateway:
                 management.injected(fault.status, fault.error_type, connection_id, request_id)
             )
         if request.method == "POST":
-            return await self._post(request, connection_id, request_id)
+            return await self._post(payload, connection_id, request_id)
         connection = self.connections.open_connection(connection_id)
         if connection is None:
             return _reply(management.gone(connection_id, request_id))
@@ -308,15 +426,7 @@ class WebSocketGateway:
         await connection.close(DELETED)
         return _reply(management.deleted(request_id))
 
-    async def _post(self, request: Request, connection_id: str, request_id: str) -> Response:
-        limit = self.limits.max_message_bytes
-        length = request.headers.get("content-length", "")
-        declared = int(length) if length.isdigit() else 0
-        if declared > limit:
-            return _reply(management.payload_too_large(declared, request_id))
-        payload = await self._read_capped(request, limit)
-        if payload is None:
-            return _reply(management.payload_too_large(limit + 1, request_id))
+    async def _post(self, payload: bytes, connection_id: str, request_id: str) -> Response:
         connection = self.connections.open_connection(connection_id)
         if connection is None:
             return _reply(management.gone(connection_id, request_id))
@@ -325,6 +435,18 @@ class WebSocketGateway:
         except PeerGoneError:
             return _reply(management.gone(connection_id, request_id))
         return _reply(management.ok(request_id))
+
+    async def _payload(self, request: Request, request_id: str) -> bytes | Response:
+        """The body, or 413 over API Gateway's 128 KB (declared or streamed)."""
+        limit = self.limits.max_message_bytes
+        length = request.headers.get("content-length", "")
+        declared = int(length) if length.isdigit() else 0
+        if declared > limit:
+            return _reply(management.payload_too_large(declared, request_id))
+        payload = await self._read_capped(request, limit)
+        if payload is None:
+            return _reply(management.payload_too_large(limit + 1, request_id))
+        return payload
 
     @staticmethod
     async def _read_capped(request: Request, limit: int) -> bytes | None:
@@ -339,7 +461,11 @@ class WebSocketGateway:
         return b"".join(chunks)
 
     async def _control_faults(self, request: Request) -> Response:
-        status, answer = fault_control.control(self.faults, request.method, await request.body())
+        body = await request.body()
+        refused = await self._unsigned(request, body, new_id())
+        if refused is not None:
+            return refused
+        status, answer = fault_control.control(self.faults, request.method, body)
         return JSONResponse(answer, status_code=status)
 
     async def _unknown_path(self, request: Request, _: Exception) -> Response:
@@ -377,6 +503,7 @@ def build_websocket_gateway(
     lambdas: LambdaRuntime,
     limits: ConnectionLimits,
     faults: Faults | None = None,
+    hosts: Collection[str] | None = None,
 ) -> WebSocketGateway:
     """The gateway for a loaded Chalice app: its websocket handlers, its API Gateway stage."""
     api = WebSocketApi(
@@ -384,4 +511,4 @@ def build_websocket_gateway(
         stage=loaded.api_gateway_stage,
         routes=websocket_function_names(loaded.app, loaded.config),
     )
-    return WebSocketGateway(api, lambdas, limits, faults=faults)
+    return WebSocketGateway(api, lambdas, limits, faults=faults, hosts=hosts)

@@ -4,22 +4,35 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from infra.throttling import WEBSOCKET_CONNECT, WEBSOCKET_DEFAULT, Throttle
+
 MAX_MESSAGE_BYTES = 128 * 1024  # one message, client -> server or posted to a client
 IDLE_TIMEOUT_SECONDS = 10 * 60
 MAX_LIFETIME_SECONDS = 2 * 60 * 60
+# The local gateway's own (AWS has no such queue): frames of one connection waiting for a
+# worker, and running at once, so that one connection cannot starve the others.
+MAX_WAITING_MESSAGES = 100
+MAX_RUNNING_MESSAGES = 4
 
 
 @dataclass(frozen=True)
 class ConnectionLimits:
-    """How long a connection may idle or live, and how big a message may be."""
+    """How long a connection may idle or live, how big a message may be, how many of a
+    connection's messages may wait or run, and the stage's route throttling."""
 
     idle_timeout_s: float = IDLE_TIMEOUT_SECONDS
     max_lifetime_s: float = MAX_LIFETIME_SECONDS
     max_message_bytes: int = MAX_MESSAGE_BYTES
+    max_waiting_messages: int = MAX_WAITING_MESSAGES
+    max_running_messages: int = MAX_RUNNING_MESSAGES
+    route_throttle: Throttle = WEBSOCKET_DEFAULT
+    connect_throttle: Throttle = WEBSOCKET_CONNECT
 
     def __post_init__(self) -> None:
         if self.idle_timeout_s <= 0 or self.max_lifetime_s <= 0:
             raise ValueError("WebSocket timeouts must be positive")
+        if self.max_waiting_messages < 1 or self.max_running_messages < 1:
+            raise ValueError("message queue limits must be at least 1")
 
     @property
     def sweep_interval_s(self) -> float:

@@ -63,6 +63,11 @@ def forbidden(request_id: str) -> ManagementReply:
     return _error(403, "ForbiddenException", "Forbidden", request_id)
 
 
+def refused(error_type: str, message: str, request_id: str) -> ManagementReply:
+    """403: a request not signed with the runtime's credentials (request_signing.py)."""
+    return _error(403, error_type, message, request_id)
+
+
 def ok(request_id: str) -> ManagementReply:
     return ManagementReply(200, b"", {"x-amzn-RequestId": request_id})
 

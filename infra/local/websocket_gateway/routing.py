@@ -20,13 +20,15 @@ NOT_SELECTABLE = frozenset({CONNECT_ROUTE, DISCONNECT_ROUTE})
 
 FORBIDDEN_MESSAGE = "Forbidden"
 INTERNAL_ERROR_MESSAGE = "Internal server error"
+# What a client is told of a message refused by throttling (the REST API's 429 body).
+THROTTLED_MESSAGE = "Too Many Requests"
 
 
 def action_of(body: str) -> str | None:
     """`$request.body.action`, or None when the body is not a JSON object with a string action."""
     try:
         parsed = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # deeply nested arrays or objects: not routable
         return None
     if not isinstance(parsed, dict):
         return None
@@ -67,6 +69,12 @@ class ConnectDecision:
             if name.lower() == "sec-websocket-protocol":
                 return value
         return None
+
+
+def throttled_connect() -> ConnectDecision:
+    """A `$connect` refused by the stage's throttling: 429, before any function runs."""
+    body = json.dumps({"message": THROTTLED_MESSAGE}).encode()
+    return ConnectDecision(429, body, {"Content-Type": "application/json"})
 
 
 def _internal_error() -> ConnectDecision:

@@ -61,6 +61,13 @@ def test_functions_are_named_as_chalice_deploy_names_them():
         "chat-dev-websocket_disconnect",
     }
     assert runtime.find("chat-dev").memory_mb == 256
+    # Each under the logical id `chalice package` gives it, which merge templates name
+    assert {f.logical_id: name for name, f in runtime.functions.items()} == {
+        "APIHandler": "chat-dev",
+        "WebsocketConnect": "chat-dev-websocket_connect",
+        "WebsocketMessage": "chat-dev-websocket_message",
+        "WebsocketDisconnect": "chat-dev-websocket_disconnect",
+    }
 
 
 def test_the_apps_sender_posts_to_the_local_endpoint_whatever_chalice_configures():

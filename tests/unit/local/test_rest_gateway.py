@@ -19,8 +19,8 @@ from infra.local.rest_gateway import (
     IntegrationFailedError,
     RestGateway,
     build_rest_app,
-    with_websocket_url,
 )
+from infra.local.web_client import WebClientConfig
 
 HEADERS = {"host": "127.0.0.1:8000", "x-forwarded-for": "127.0.0.1"}
 
@@ -75,15 +75,46 @@ def test_a_function_past_its_timeout_is_a_502():
     assert failed.value.headers["x-amzn-ErrorType"] == "InternalServerErrorException"
 
 
-def asgi_get(app: Any, path: str, raw_path: str | None = None) -> tuple[int, bytes]:
+def asgi_get(
+    app: Any,
+    path: str,
+    raw_path: str | None = None,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> tuple[int, bytes]:
     """One GET through the ASGI app, no server: (status, body); `path` decoded, as ASGI has it."""
+    status, _, body = asgi_exchange(app, path, raw_path, headers)
+    return status, body
+
+
+def asgi_headers(app: Any, path: str) -> dict[str, str]:
+    """The answer's headers (lower-case names) to one GET through the ASGI app."""
+    return asgi_exchange(app, path)[1]
+
+
+def asgi_exchange(
+    app: Any,
+    path: str,
+    raw_path: str | None = None,
+    headers: list[tuple[bytes, bytes]] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
     sent: list[dict[str, Any]] = []
 
+    requested = False
+    answered = asyncio.Event()
+
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        # The request once; then, as a client does, nothing until the answer is complete.
+        nonlocal requested
+        if not requested:
+            requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await answered.wait()
+        return {"type": "http.disconnect"}
 
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
+        if message["type"] == "http.response.body" and not message.get("more_body"):
+            answered.set()
 
     scope = {
         "type": "http",
@@ -94,14 +125,15 @@ def asgi_get(app: Any, path: str, raw_path: str | None = None) -> tuple[int, byt
         "path": path,
         "raw_path": (raw_path or path).encode(),
         "query_string": b"",
-        "headers": [(b"host", b"127.0.0.1:8000")],
+        "headers": headers or [(b"host", b"127.0.0.1:8000")],
         "client": ("127.0.0.1", 50000),
         "server": ("127.0.0.1", 8000),
     }
     asyncio.run(app(scope, receive, send))
-    status = next(m["status"] for m in sent if m["type"] == "http.response.start")
+    start = next(m for m in sent if m["type"] == "http.response.start")
+    received = {k.decode().lower(): v.decode() for k, v in start.get("headers", [])}
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
-    return status, body
+    return start["status"], received, body
 
 
 def test_health_waits_for_every_part():
@@ -137,20 +169,44 @@ def test_a_path_parameter_reaches_the_app_decoded_whatever_it_encodes(raw):
     assert json.loads(body) == {"name": unquote(raw), "path": "/items/" + unquote(raw)}
 
 
-def test_the_web_page_learns_where_the_websocket_is(tmp_path):
-    # Given a web client and a runtime whose WebSocket port is not the default
+def test_the_web_page_learns_its_endpoints_from_config_json_not_from_the_host(tmp_path):
+    # Given a web client and a runtime configured with its public WebSocket URL
     (tmp_path / "index.html").write_text("<html><head><title>t</title></head></html>")
     loaded, lambdas, _ = loaded_app()
-    app = build_rest_app(loaded, tmp_path, lambdas, ws_port=9123)
-    # When the page is fetched
-    status, body = asgi_get(app, "/")
-    # Then it names that port on the host the browser used, before anything else loads
+    config = WebClientConfig(api_url="/api", ws_url="ws://192.0.2.7:9123/local")
+    app = build_rest_app(loaded, tmp_path, lambdas, web_config=config)
+    # When /config.json is fetched with any Host header
+    status, body = asgi_get(app, "/config.json", headers=[(b"host", b"evil.example")])
+    # Then it says what the runtime was configured with
     assert status == 200
-    page = body.decode()
-    assert '<head>\n    <meta name="userdb-ws-url" content="ws://127.0.0.1:9123/" />' in page
-    assert asgi_get(app, "/index.html")[1] == body
+    assert json.loads(body) == {"apiUrl": "/api", "wsUrl": "ws://192.0.2.7:9123/local"}
 
 
-def test_the_websocket_url_is_escaped_into_the_page():
-    page = with_websocket_url("<head></head>", 'ws://"evil":1/')
-    assert 'content="ws://&quot;evil&quot;:1/"' in page
+def test_the_page_is_served_with_its_security_headers(tmp_path):
+    (tmp_path / "index.html").write_text("<html><head><title>t</title></head></html>")
+    loaded, lambdas, _ = loaded_app()
+    config = WebClientConfig(api_url="/api", ws_url="ws://192.0.2.7:9123/local")
+    app = build_rest_app(loaded, tmp_path, lambdas, web_config=config)
+    headers = asgi_headers(app, "/index.html")
+    policy = headers["content-security-policy"]
+    assert "connect-src 'self' ws://192.0.2.7:9123;" in policy
+    assert "script-src 'self';" in policy and "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+
+
+def test_a_page_asked_for_by_another_name_goes_to_the_one_origin_the_app_trusts(tmp_path):
+    # Given a runtime whose page is served at http://127.0.0.1:8000
+    (tmp_path / "index.html").write_text("<html><head><title>t</title></head></html>")
+    loaded, lambdas, _ = loaded_app()
+    config = WebClientConfig("/api", "ws://127.0.0.1:8001/local", origin="http://127.0.0.1:8000")
+    app = build_rest_app(loaded, tmp_path, lambdas, web_config=config)
+    # When the browser asks for it as localhost
+    status, headers, _ = asgi_exchange(app, "/index.html", headers=[(b"host", b"localhost:8000")])
+    # Then it is sent to the trusted origin (whose sign-up and login the app accepts)
+    assert (status, headers["location"]) == (307, "http://127.0.0.1:8000/index.html")
+    # While the page's own name, and the API under any name, answer as they are
+    assert asgi_exchange(app, "/index.html")[0] == 200
+    api = asgi_exchange(app, "/api/health", headers=[(b"host", b"localhost:8000")])
+    assert api[0] == 200

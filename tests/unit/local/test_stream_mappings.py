@@ -1,10 +1,13 @@
-"""Mappings over a fake stream and a fake Lambda: shard order, LATEST, checkpoints, wake-ups."""
+"""The runner over a fake stream and a fake Lambda: shard order, LATEST, checkpoints, wake-ups."""
 
 import asyncio
 
 from infra.local.dynamodb_front import Notice, NoticeKind
 from infra.local.lambda_runtime import LambdaFunction, LambdaRuntime
-from infra.local.streams.manager import ChaliceSource, MappingManager
+from infra.local.streams.declared import DeclaredSource
+from infra.local.streams.mappings import MappingOrigin
+from infra.local.streams.registry import MappingRegistry
+from infra.local.streams.runner import MappingRunner
 from infra.local.streams.store import MemoryMappingStore
 from tests.unit.local.streams_fakes import FUNCTION_ARN, STREAM_ARN, FakeStream, RecordingInvoker
 
@@ -17,12 +20,11 @@ def functions():
     return runtime
 
 
-def manager(stream, invoker, store=None, safety_poll_s=60.0):
-    return MappingManager(
+def runner(stream, invoker, store=None, safety_poll_s=60.0):
+    return MappingRunner(
+        MappingRegistry(functions(), store or MemoryMappingStore()),
         stream,
         invoker,
-        functions(),
-        store or MemoryMappingStore(),
         interval_s=INTERVAL,
         safety_poll_s=safety_poll_s,
         retry_backoff_s=0.01,
@@ -45,6 +47,12 @@ def create_body(position="TRIM_HORIZON", **extra):
     }
 
 
+def declared(stream_arn, **settings):
+    """An app's `on_dynamodb_record` source."""
+    settings = {"StartingPosition": "TRIM_HORIZON", **settings}
+    return DeclaredSource(FUNCTION_ARN, stream_arn, MappingOrigin.CHALICE, settings)
+
+
 def write(table="things"):
     return Notice(NoticeKind.WRITE, "PutItem", frozenset({table}))
 
@@ -58,7 +66,7 @@ def test_parent_shards_are_read_before_their_children():
         stream.add("parent", 1, 2)
         stream.shard_map["parent"].closed = True
         invoker = RecordingInvoker()
-        mappings = manager(stream, invoker)
+        mappings = runner(stream, invoker)
         await mappings.start([])
         # When a TRIM_HORIZON mapping is created
         await mappings.create(create_body())
@@ -76,7 +84,7 @@ def test_latest_starts_after_what_the_stream_holds_and_wakes_on_writes():
         stream = FakeStream()
         stream.add("s1", 1, 2)
         invoker = RecordingInvoker()
-        mappings = manager(stream, invoker)
+        mappings = runner(stream, invoker)
         await mappings.start([])
         created = await mappings.create(create_body("LATEST"))
         await asyncio.sleep(0.05)
@@ -84,7 +92,7 @@ def test_latest_starts_after_what_the_stream_holds_and_wakes_on_writes():
         stream.add("s1", 3)
         mappings.notice(write())
         await until(lambda: invoker.batches)
-        state = mappings.get(created["UUID"])["State"]
+        state = mappings.registry.get(created["UUID"])["State"]
         await mappings.stop()
         return invoker.batches, state
 
@@ -101,7 +109,7 @@ def test_a_restart_resumes_from_the_checkpoint_without_replay():
 
     async def first_run():
         invoker = RecordingInvoker()
-        mappings = manager(stream, invoker, store)
+        mappings = runner(stream, invoker, store)
         await mappings.start([])
         await mappings.create(create_body())
         await until(lambda: invoker.batches)
@@ -110,11 +118,11 @@ def test_a_restart_resumes_from_the_checkpoint_without_replay():
 
     async def second_run():
         invoker = RecordingInvoker()
-        mappings = manager(stream, invoker, store)
+        mappings = runner(stream, invoker, store)
         await mappings.start([])
         await until(lambda: invoker.batches)
         await asyncio.sleep(0.05)
-        listed = mappings.list_mappings()["EventSourceMappings"]
+        listed = mappings.registry.list_mappings()["EventSourceMappings"]
         await mappings.stop()
         return invoker.batches, listed
 
@@ -134,15 +142,15 @@ def test_a_deleted_stream_stops_its_mapping_cleanly():
         stream = FakeStream()
         stream.add("s1", 1)
         invoker = RecordingInvoker()
-        mappings = manager(stream, invoker)
+        mappings = runner(stream, invoker)
         await mappings.start([])
         created = await mappings.create(create_body())
         await until(lambda: invoker.batches)
         # When its table is deleted
         stream.gone = True
         mappings.notice(Notice(NoticeKind.SCHEMA, "DeleteTable", frozenset({"things"})))
-        await until(lambda: mappings.get(created["UUID"])["State"] == "Disabled")
-        answer = mappings.get(created["UUID"])
+        await until(lambda: mappings.registry.get(created["UUID"])["State"] == "Disabled")
+        answer = mappings.registry.get(created["UUID"])
         await mappings.stop()
         return answer
 
@@ -157,7 +165,7 @@ def test_idle_shards_are_not_polled_and_a_wake_reads_at_once():
         stream = FakeStream()
         stream.add("s1")
         invoker = RecordingInvoker()
-        mappings = manager(stream, invoker, safety_poll_s=60.0)
+        mappings = runner(stream, invoker, safety_poll_s=60.0)
         await mappings.start([])
         await mappings.create(create_body())
         await asyncio.sleep(0.05)
@@ -182,21 +190,16 @@ def test_app_sources_wait_for_their_table_and_keep_a_stable_id():
         stream = FakeStream()
         stream.gone = True
         invoker = RecordingInvoker()
-        mappings = manager(stream, invoker)
-        source = ChaliceSource(
-            FUNCTION_ARN,
-            "arn:aws:dynamodb:us-east-1:1:table/things/stream/x",
-            batch_size=5,
-            starting_position="TRIM_HORIZON",
-        )
+        mappings = runner(stream, invoker)
+        source = declared("arn:aws:dynamodb:us-east-1:1:table/things/stream/x", BatchSize=5)
         await mappings.start([source])
-        assert mappings.list_mappings()["EventSourceMappings"] == []
+        assert mappings.registry.list_mappings()["EventSourceMappings"] == []
         # When the table is created with a record
         stream.gone = False
         stream.add("s1", 1)
         mappings.notice(Notice(NoticeKind.SCHEMA, "CreateTable", frozenset({"things"})))
         await until(lambda: invoker.batches)
-        listed = mappings.list_mappings()["EventSourceMappings"]
+        listed = mappings.registry.list_mappings()["EventSourceMappings"]
         await mappings.stop()
         return listed
 
@@ -211,7 +214,7 @@ def test_a_spuriously_trimmed_read_gets_a_new_iterator_and_loses_nothing():
         stream = FakeStream()
         stream.add("s1")
         invoker = RecordingInvoker()
-        mappings = manager(stream, invoker)
+        mappings = runner(stream, invoker)
         await mappings.start([])
         await mappings.create(create_body())
         await asyncio.sleep(0.05)
@@ -233,15 +236,14 @@ def test_an_app_mapping_follows_its_table_when_it_is_recreated():
         stream = FakeStream()
         stream.add("s1", 1)
         invoker = RecordingInvoker()
-        mappings = manager(stream, invoker)
+        mappings = runner(stream, invoker)
         arn = "arn:aws:dynamodb:us-east-1:1:table/things/stream/x"
-        await mappings.start([ChaliceSource(FUNCTION_ARN, arn, starting_position="TRIM_HORIZON")])
+        await mappings.start([declared(arn)])
         await until(lambda: invoker.batches == [[1]])
         stream.gone = True
         mappings.notice(Notice(NoticeKind.SCHEMA, "DeleteTable", frozenset({"things"})))
-        await until(
-            lambda: mappings.list_mappings()["EventSourceMappings"][0]["State"] == "Disabled"
-        )
+        listed = mappings.registry.list_mappings
+        await until(lambda: listed()["EventSourceMappings"][0]["State"] == "Disabled")
         # When the table comes back with a new stream
         new_arn = STREAM_ARN.replace("2026-01-01", "2027-01-01")
         fresh = FakeStream(new_arn)
@@ -249,7 +251,7 @@ def test_an_app_mapping_follows_its_table_when_it_is_recreated():
         mappings.source = fresh
         mappings.notice(Notice(NoticeKind.SCHEMA, "CreateTable", frozenset({"things"})))
         await until(lambda: invoker.batches == [[1], [7]])
-        listed = mappings.list_mappings()["EventSourceMappings"]
+        listed = mappings.registry.list_mappings()["EventSourceMappings"]
         await mappings.stop()
         return listed, new_arn
 

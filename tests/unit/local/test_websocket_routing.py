@@ -11,6 +11,7 @@ from infra.local.websocket_gateway.routing import (
     client_error,
     connect_decision,
     select_route,
+    throttled_connect,
 )
 
 CHALICE_ROUTES = {"$connect", "$default", "$disconnect"}
@@ -28,6 +29,13 @@ CUSTOM_ROUTES = {"$connect", "$default", "$disconnect", "sendmessage", "join"}
         ('{"action": 5}', CUSTOM_ROUTES, "$default"),
         ('["action", "join"]', CUSTOM_ROUTES, "$default"),
         ("not json at all", CUSTOM_ROUTES, "$default"),
+        # Nested deeper than any parser recurses: unreadable, like malformed JSON
+        ("[" * 100_000 + "]" * 100_000, CUSTOM_ROUTES, "$default"),
+        (
+            '{"action": "join", "x": ' + "[" * 100_000 + "]" * 100_000 + "}",
+            CUSTOM_ROUTES,
+            "$default",
+        ),
         ("", CUSTOM_ROUTES, "$default"),
         # Predefined routes are never selected by a message.
         ('{"action": "$connect"}', CUSTOM_ROUTES, "$default"),
@@ -51,6 +59,12 @@ def test_action_of_reads_only_string_actions_of_objects():
     assert action_of('{"action": "a"}') == "a"
     assert action_of('{"action": null}') is None
     assert action_of("1") is None
+
+
+def test_a_throttled_connect_is_refused_with_429():
+    decision = throttled_connect()
+    assert (decision.status, decision.accepted) == (429, False)
+    assert json.loads(decision.body) == {"message": "Too Many Requests"}
 
 
 def test_client_error_frame_names_connection_and_request():

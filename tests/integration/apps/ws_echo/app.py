@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import threading
+import time
 from typing import Any
 
 import boto3
@@ -69,7 +70,7 @@ def message(event: WebsocketEvent) -> None:
     _record(event)
     try:
         body = json.loads(event.body)
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if not isinstance(body, dict):
         _echo(event)
@@ -87,6 +88,10 @@ def message(event: WebsocketEvent) -> None:
             except WebsocketDisconnectedError:
                 gone.append(target)
         _send(event.connection_id, {"type": "sent", "gone": gone})
+    elif action == "sleep":
+        # A slow handler, for the gateway's scheduling tests.
+        time.sleep(float(body.get("seconds", 0.05)))
+        _send(event.connection_id, {"type": "slept", "seq": body.get("seq")})
     elif action == "burst":
         for seq in range(int(body.get("count", 10))):
             _send(event.connection_id, {"type": "burst", "seq": seq})

@@ -1,12 +1,17 @@
-// The client side of DESIGN §5 as a state machine without I/O: the browser's
-// twin of the Python SDK's userdb/sync.py, with the same rules and names
-// (camelCase). The driver (live.js) feeds it events — opened, message, closed,
-// time passed — and carries out the effects it returns, in order:
+// The client side of DESIGN §5 as a state machine without I/O: the JavaScript twin of
+// the Python SDK's userdb/sync.py, with the same rules and names (camelCase), and the
+// one JavaScript implementation of them (the web client uses this package).
+// The driver (live.js) feeds it events — opened, message, closed, time passed — and
+// carries out the effects it returns, in order:
 //   {type: "connect"} {type: "send", message} {type: "disconnect", reason}
-//   {type: "save", state} {type: "status", status} {type: "notes", changes}
+//   {type: "save", state} {type: "status", status} {type: "docs", changes}
 //   {type: "serverError", code, message}
-// Time comes from an injected clock (seconds) and jitter from an injected
-// random source, so every rule is testable without sockets or waiting.
+// Time comes from an injected clock (seconds) and jitter from an injected random
+// source, so every rule is testable without sockets or waiting.
+//
+// The replica it keeps is the server's view: documents keyed by collection and id
+// (docKey), as of the cursor. The client's own unconfirmed writes are not in it (the
+// outbox overlays them, replica.js).
 
 export const State = Object.freeze({
   CONNECTING: "connecting",
@@ -25,50 +30,74 @@ export const DEFAULT_TIMINGS = Object.freeze({
   backoffMax: 30,
   offlineAfterFailures: 3,
   maxPendingMessages: 256,
+  // API Gateway ends every connection after 2 hours: renew it a few minutes before,
+  // at a time drawn in the last tenth of this, so clients do not renew in step.
+  renewAfter: 6900,
 });
 
-/** Delay before the next attempt after `failures` failures: base doubles from 0.5 s to 30 s,
- *  the delay is uniform in [base/2, base] ("equal jitter"). */
-/** Delay until the next ping: 90-100% of pingInterval, drawn each time, so tabs that
+/** The replica's key of a document: collection names never contain "/". */
+export function docKey(collection, id) {
+  return `${collection ?? ""}/${id}`;
+}
+
+/** Delay until the next ping: 90-100% of pingInterval, drawn each time, so clients that
  * connected together (after a server restart) do not ping in step. */
 export function pingDelay(timings = DEFAULT_TIMINGS, random = Math.random) {
   return timings.pingInterval * (0.9 + 0.1 * random());
 }
 
+/** Delay before the next attempt after `failures` failures: the base doubles from 0.5 s to
+ * 30 s, the delay is uniform in [base/2, base] ("equal jitter"); it never gives up. */
 export function backoffDelay(failures, timings = DEFAULT_TIMINGS, random = Math.random) {
   const base = Math.min(timings.backoffMax, timings.backoffInitial * 2 ** Math.min(failures, 32));
   return base / 2 + (random() * base) / 2;
 }
 
-/** A `changes` message as {from, to, snapshot, notes, deletions, more}; throws if malformed. */
+/** The collections a client follows, as said to the server: sorted, once each (null: all). */
+export function followed(collections) {
+  return collections ? [...new Set(collections)].sort() : null;
+}
+
+/** An item of `changes` (or a document from REST) as a document. An item without
+ * `collection` comes from a server from before collections: it is a note. */
+export function asDoc(item) {
+  if (item.collection !== undefined) return item;
+  if (item.deleted) return { collection: "notes", id: item.id, version: item.version, deleted: true };
+  return { collection: "notes", id: item.id, data: { text: String(item.text ?? "") }, version: item.version, created: item.created, updated: item.updated };
+}
+
+/** A `changes` message as {from, to, snapshot, docs, deletions, more}; throws if malformed. */
 export function parseChanges(message) {
   const from = Number(message.from);
   const to = Number(message.to);
   if (!Number.isInteger(from) || !Number.isInteger(to) || !Array.isArray(message.items)) {
     throw new TypeError("malformed changes");
   }
-  const notes = [];
+  const docs = [];
   const deletions = [];
   for (const item of message.items) {
     if (typeof item?.id !== "string" || !Number.isInteger(item.version)) {
       throw new TypeError("malformed item");
     }
-    if (item.deleted) deletions.push({ id: item.id, version: item.version });
-    else notes.push(item);
+    const doc = asDoc(item);
+    if (doc.deleted) deletions.push({ collection: doc.collection, id: doc.id, version: doc.version });
+    else docs.push(doc);
   }
-  return { from, to, snapshot: Boolean(message.snapshot), notes, deletions, more: Boolean(message.more) };
+  return { from, to, snapshot: Boolean(message.snapshot), docs, deletions, more: Boolean(message.more) };
 }
 
 export class SyncEngine {
   /**
-   * @param {{clientId: string, cursor: number|null, notes: Map<string, object>}} state
-   * @param {{clock: () => number, random?: () => number, timings?: object}} options
+   * @param {{clientId: string, cursor: number|null, docs?: Iterable<[string, object]>}} state
+   * @param {{clock: () => number, random?: () => number, timings?: object,
+   *          collections?: string[]|null}} options `collections`: follow only these (null: all)
    */
-  constructor(state, { clock, random = Math.random, timings = {} }) {
-    this.state = { clientId: state.clientId, cursor: state.cursor ?? null, notes: new Map(state.notes ?? []) };
+  constructor(state, { clock, random = Math.random, timings = {}, collections = null }) {
+    this.state = { clientId: state.clientId, cursor: state.cursor ?? null, docs: new Map(state.docs ?? []) };
     this.now = clock;
     this.random = random;
     this.timings = { ...DEFAULT_TIMINGS, ...timings };
+    this.collections = followed(collections);
     this.running = false;
     this.phase = State.OFFLINE;
     this.reason = "not started";
@@ -79,6 +108,7 @@ export class SyncEngine {
     this.welcomeDeadline = null;
     this.nextPingAt = null;
     this.pongDeadline = null;
+    this.renewAt = null;
     this.acked = null;
     this.lastAckAt = -Infinity;
     this.ackDueAt = null;
@@ -104,7 +134,7 @@ export class SyncEngine {
   nextTimer() {
     const times = [this.welcomeDeadline, this.pongDeadline];
     if (this.running && this.link === "down") times.push(this.reconnectAt);
-    if (this.live) times.push(this.nextPingAt, this.ackDueAt, this.outstanding?.deadline ?? null);
+    if (this.live) times.push(this.nextPingAt, this.ackDueAt, this.outstanding?.deadline ?? null, this.renewAt);
     const found = times.filter((t) => t !== null && t !== undefined);
     return found.length ? Math.min(...found) : null;
   }
@@ -140,7 +170,7 @@ export class SyncEngine {
     this.welcomeDeadline = now + this.timings.welcomeTimeout;
     this.helloSince = this.state.cursor;
     this.outstanding = { since: this.state.cursor, deadline: now + this.timings.syncTimeout };
-    return [{ type: "send", message: { action: "hello", since: this.state.cursor } }];
+    return [{ type: "send", message: this.withCollections({ action: "hello", since: this.state.cursor }) }];
   }
 
   onConnectFailed(reason, status = null) {
@@ -216,6 +246,10 @@ export class SyncEngine {
       this.drop(effects, "no pong from the server");
       return effects;
     }
+    if (this.renewAt !== null && now >= this.renewAt) {
+      this.renew(effects);
+      return effects;
+    }
     if (this.nextPingAt !== null && now >= this.nextPingAt) {
       effects.push({ type: "send", message: { action: "ping", version: this.state.cursor } });
       this.nextPingAt = now + pingDelay(this.timings, this.random);
@@ -229,7 +263,7 @@ export class SyncEngine {
     return effects;
   }
 
-  /** Connect now instead of waiting for the backoff (e.g. the browser came back online). */
+  /** Connect now instead of waiting for the backoff (e.g. the device came back online). */
   retryNow() {
     if (!this.running || this.link !== "down") return [];
     this.reconnectAt = this.now();
@@ -245,20 +279,24 @@ export class SyncEngine {
     return effects;
   }
 
-  /** A note this client wrote over REST: show it now if newer than what is held. */
-  applyLocal(note) {
-    const held = this.state.notes.get(note.id);
-    if (held && held.version >= note.version) return [];
-    this.state.notes.set(note.id, note);
+  /** A document this client wrote over REST, as the server answered: held now if newer. */
+  applyLocal(item) {
+    const doc = asDoc(item);
+    if (!this.follows(doc.collection)) return [];
+    const key = docKey(doc.collection, doc.id);
+    const held = this.state.docs.get(key);
+    if (held && held.version >= doc.version) return [];
+    this.state.docs.set(key, doc);
     this.dirty = true;
-    return [{ type: "notes", changes: { snapshot: false, upserted: [note], deleted: [], cursor: this.state.cursor, local: true } }];
+    return [{ type: "docs", changes: { snapshot: false, upserted: [doc], deleted: [], cursor: this.state.cursor, local: true } }];
   }
 
-  /** A note this client deleted over REST (its tombstone follows from the server). */
-  forgetLocal(noteId) {
-    if (!this.state.notes.delete(noteId)) return [];
+  /** A document this client deleted over REST (its tombstone follows from the server). */
+  forgetLocal(collection, id) {
+    const key = docKey(collection, id);
+    if (!this.state.docs.delete(key)) return [];
     this.dirty = true;
-    return [{ type: "notes", changes: { snapshot: false, upserted: [], deleted: [noteId], cursor: this.state.cursor, local: true } }];
+    return [{ type: "docs", changes: { snapshot: false, upserted: [], deleted: [{ collection, id }], cursor: this.state.cursor, local: true } }];
   }
 
   // ---------------------------------------------------------------- messages
@@ -268,6 +306,7 @@ export class SyncEngine {
     this.welcomeDeadline = null;
     this.failures = 0;
     this.nextPingAt = now + pingDelay(this.timings, this.random);
+    this.renewAt = now + this.timings.renewAfter * (0.9 + 0.1 * this.random());
     const since = this.helloSince;
     this.acked = since; // hello told the server our cursor
     this.connectionId = message.connectionId ? String(message.connectionId) : null;
@@ -279,7 +318,7 @@ export class SyncEngine {
         this.resetRequested = true;
         this.acked = null;
         this.pending = [];
-        effects.push({ type: "send", message: { action: "sync", since: null } });
+        effects.push({ type: "send", message: this.withCollections({ action: "sync", since: null }) });
         this.outstanding = { since: null, deadline: now + this.timings.syncTimeout };
       } else if (this.serverVersion === since && this.state.cursor === since) {
         this.outstanding = null; // nothing to catch up
@@ -344,35 +383,41 @@ export class SyncEngine {
   }
 
   applySnapshot(changes, effects) {
-    const fresh = new Map(changes.notes.map((note) => [note.id, note]));
-    const removed = [...this.state.notes.keys()].filter((id) => !fresh.has(id));
-    this.state.notes = fresh;
+    const docs = changes.docs.filter((doc) => this.follows(doc.collection));
+    const fresh = new Map(docs.map((doc) => [docKey(doc.collection, doc.id), doc]));
+    const removed = [];
+    for (const [key, doc] of this.state.docs) {
+      if (!fresh.has(key)) removed.push({ collection: doc.collection, id: doc.id });
+    }
+    this.state.docs = fresh;
     this.state.cursor = changes.to;
     this.resetRequested = false;
     this.dirty = true;
-    effects.push({ type: "notes", changes: { snapshot: true, upserted: changes.notes, deleted: removed, cursor: changes.to, local: false } });
+    effects.push({ type: "docs", changes: { snapshot: true, upserted: docs, deleted: removed, cursor: changes.to, local: false } });
   }
 
   applyRange(changes, position, effects) {
     const upserted = [];
     const deleted = [];
-    for (const note of changes.notes) {
-      const held = this.state.notes.get(note.id);
-      if (note.version > position && (!held || held.version < note.version)) {
-        this.state.notes.set(note.id, note);
-        upserted.push(note);
+    for (const doc of changes.docs) {
+      const key = docKey(doc.collection, doc.id);
+      const held = this.state.docs.get(key);
+      if (doc.version > position && (!held || held.version < doc.version) && this.follows(doc.collection)) {
+        this.state.docs.set(key, doc);
+        upserted.push(doc);
       }
     }
     for (const deletion of changes.deletions) {
-      const held = this.state.notes.get(deletion.id);
+      const key = docKey(deletion.collection, deletion.id);
+      const held = this.state.docs.get(key);
       if (deletion.version > position && held && held.version < deletion.version) {
-        this.state.notes.delete(deletion.id);
-        deleted.push(deletion.id);
+        this.state.docs.delete(key);
+        deleted.push({ collection: deletion.collection, id: deletion.id });
       }
     }
     this.state.cursor = changes.to;
     this.dirty = true;
-    effects.push({ type: "notes", changes: { snapshot: false, upserted, deleted, cursor: changes.to, local: false } });
+    effects.push({ type: "docs", changes: { snapshot: false, upserted, deleted, cursor: changes.to, local: false } });
   }
 
   drainPending(effects) {
@@ -392,11 +437,20 @@ export class SyncEngine {
   }
 
   // ---------------------------------------------------------------- helpers
+  follows(collection) {
+    return this.collections === null || this.collections.includes(collection);
+  }
+
+  /** `collections` is said only when following some: absent means all (older servers). */
+  withCollections(message) {
+    return this.collections ? { ...message, collections: this.collections } : message;
+  }
+
   requestSyncInto(effects) {
     if (!this.live) return;
     const now = this.now();
     if (this.outstanding !== null && now < this.outstanding.deadline) return;
-    effects.push({ type: "send", message: { action: "sync", since: this.state.cursor } });
+    effects.push({ type: "send", message: this.withCollections({ action: "sync", since: this.state.cursor }) });
     this.outstanding = { since: this.state.cursor, deadline: now + this.timings.syncTimeout };
   }
 
@@ -425,7 +479,7 @@ export class SyncEngine {
     if (this.dirty || force) {
       effects.push({
         type: "save",
-        state: { clientId: this.state.clientId, cursor: this.state.cursor, notes: [...this.state.notes.values()] },
+        state: { clientId: this.state.clientId, cursor: this.state.cursor, docs: [...this.state.docs.values()] },
       });
       this.dirty = false;
     }
@@ -436,6 +490,18 @@ export class SyncEngine {
     effects.push(...this.onClose(reason));
   }
 
+  /** Close a connection near API Gateway's 2-hour limit and open a new one at once. */
+  renew(effects) {
+    const reason = "renewing the connection before the 2-hour limit";
+    effects.push({ type: "disconnect", reason });
+    this.linkDown();
+    this.save(effects, false);
+    this.reconnectAt = null;
+    this.link = "opening";
+    this.setPhase(effects, State.RECONNECTING, reason);
+    effects.push({ type: "connect", attempt: 0 });
+  }
+
   linkDown() {
     this.connectionId = null;
     this.link = "down";
@@ -444,6 +510,7 @@ export class SyncEngine {
     this.nextPingAt = null;
     this.pongDeadline = null;
     this.ackDueAt = null;
+    this.renewAt = null;
     this.outstanding = null;
   }
 

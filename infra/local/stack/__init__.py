@@ -1,0 +1,2 @@
+"""The app's stack as its CloudFormation / `chalice package --merge-template` file declares it:
+tables, the functions' environment variables and stream mappings, made local."""

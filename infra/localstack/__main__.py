@@ -1,0 +1,3 @@
+from infra.localstack.cli import main
+
+raise SystemExit(main())
