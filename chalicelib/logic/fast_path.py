@@ -199,6 +199,7 @@ class FastPath:
         if len(connections) > self.policy.max_connections:
             # Many devices: the fan-out posts to them in parallel, off the write's path.
             self._held.put(tenant_id, self.monotonic() + self.policy.crowded_s)
+            self._settle(tenant_id, listed, [], [], changes.to)
             return
         # Only connections holding everything before this write can take it without a gap;
         # the others (a burst the stream is delivering, a client still saying hello) are the
@@ -206,9 +207,11 @@ class FastPath:
         ready = [c for c in connections if listed.placed(c) and listed.covered(c) >= changes.from_]
         if not ready:
             self._hold(tenant_id, self.monotonic())
-            return
         ready = [c for c in ready if listed.covered(c) < changes.to]
         if not ready:
+            # Nothing to post, but the claim stands: say the push is over, or a fan-out that
+            # finds a connection ready by then would wait for the claim to end.
+            self._settle(tenant_id, listed, [], [], changes.to)
             return
         parts = {
             followed: [encode(part) for part in split_changes(for_collections(changes, followed))]

@@ -452,3 +452,19 @@ def test_the_fan_out_does_not_wait_for_a_claim_on_a_tenant_with_many_connections
     claim = int(world.clock.now() * 1000) + 100
     assert world.stream_delivers(0, 1, claimed_until_ms=claim, claimed_through=1) == 11
     assert world.slept == []
+
+
+def test_a_write_that_posts_nothing_still_says_its_push_is_over():
+    # Given a client that lags (the write will not post to it)
+    world = World()
+    world.write("one")
+    world.connect("c1", acked=0)
+    world.write("two")
+    assert world.push.posts == []
+    # Then the write's claim is marked over, so a fan-out does not wait for it
+    assert world.connections.settled[TENANT] == 2
+    world.connections.raise_ack(TENANT, "c1", 1)  # the client caught up meanwhile
+    assert world.tenant.last_commit is not None
+    claim = world.tenant.last_commit.push_claim_ms
+    assert world.stream_delivers(1, 2, claimed_until_ms=claim, claimed_through=2) == 1
+    assert world.slept == []
