@@ -481,6 +481,9 @@ class InMemoryConnectionStore:
         self.pushed[tenant_id] = dict(pushed)
         self.settled[tenant_id] = settled
 
+    def record_settled(self, tenant_id: str, settled: int, expires: int) -> None:
+        self.settled[tenant_id] = max(self.settled.get(tenant_id, 0), settled)
+
     def tenant_of(self, connection_id: str) -> str | None:
         found = self.connections.get(connection_id)
         return None if found is None else found.tenant_id

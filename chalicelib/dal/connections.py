@@ -62,6 +62,11 @@ class ConnectionStore(Protocol):
         """Record the collections the connection follows (None: all of them)."""
         ...
 
+    def record_settled(self, tenant_id: str, settled: int, expires: int) -> None:
+        """Raise the version whose writer's push is over to `settled` (never lower it),
+        leaving the marks as they are."""
+        ...
+
     def remove(self, tenant_id: str, connection_id: str) -> None: ...
 
     def delete_all(self, tenant_id: str) -> int:
@@ -162,6 +167,18 @@ class DynamoConnectionStore:
         self, tenant_id: str, pushed: Mapping[str, int], expires: int, settled: int = 0
     ) -> None:
         self._marks(tenant_id, pushed=dict(pushed), settled=settled, expires=expires).save()
+
+    def record_settled(self, tenant_id: str, settled: int, expires: int) -> None:
+        marks = self._marks
+        try:
+            marks(tenant_id).update(
+                actions=[marks.settled.set(settled), marks.expires.set(expires)],
+                condition=marks.settled.does_not_exist() | (marks.settled < settled),
+            )
+        except UpdateError as error:
+            # Another writer recorded a later version already: nothing to do.
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
 
     def raise_ack(self, tenant_id: str, connection_id: str, version: int) -> bool:
         items = self._items

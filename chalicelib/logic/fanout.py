@@ -25,9 +25,10 @@ from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import 
 from chalicelib.dal.connection_push import ConnectionGoneError
 from chalicelib.dal.connections import ConnectionStore
 from chalicelib.logic.change_feed import ChangeFeed
-from chalicelib.logic.clock import Clock, SystemClock, epoch_ms
+from chalicelib.logic.clock import Clock, SystemClock, epoch_ms, epoch_s
 from chalicelib.logic.message_split import split_changes
 from chalicelib.logic.posting import ConnectionPusher, Posted, each, post_parts
+from chalicelib.logic.pushed_marks import MARKS_TTL_SECONDS, marks_after, needs_writing
 from chalicelib.logic.sync import for_collections
 from chalicelib.models.connections import Connection, TenantConnections
 from chalicelib.models.protocol import encode
@@ -194,6 +195,7 @@ class FanOut:
 
         outcomes = each(lacking, post)
         sent, failed = 0, False
+        posted_through: dict[str, int] = {}
         for connection, outcome in zip(lacking, outcomes, strict=True):
             assert outcome is not None  # no timeout: every post ends within the client's own
             sent += outcome.sent
@@ -201,10 +203,24 @@ class FanOut:
                 self._connections.remove(tenant_id, connection.connection_id)
             elif outcome.error is not None:
                 failed = True
+            elif listed.covered(connection) >= changes.from_:
+                posted_through[connection.connection_id] = changes.to
+        self._mark(listed, posted_through)
         if failed:
             raise FanOutFailedError(tenant_id)
         self._pushed.advance(tenant_id, changes.to)
         return sent
+
+    def _mark(self, listed: TenantConnections, posted_through: dict[str, int]) -> None:
+        """Record what this fan-out gave each connection, so the next write's own push finds
+        them ready again after a burst (their acks come at most every 250 ms)."""
+        if not posted_through or not listed.connections:
+            return
+        marks = marks_after(listed, posted_through)
+        if needs_writing(listed, marks):
+            tenant_id = listed.connections[0].tenant_id
+            expires = epoch_s(self._clock) + MARKS_TTL_SECONDS
+            self._connections.record_pushed(tenant_id, marks, expires, listed.settled)
 
     def _lacking(self, committed: TenantRange) -> tuple[TenantConnections, list[Connection]]:
         """The tenant's connections and marks, and the connections that lack the range."""

@@ -23,14 +23,11 @@ from chalicelib.logic.clock import Clock, epoch_s
 from chalicelib.logic.instance_cache import InstanceCache
 from chalicelib.logic.message_split import split_changes
 from chalicelib.logic.posting import ConnectionPusher, Posted, each, post_parts, submit
-from chalicelib.logic.pushed_marks import marks_after
+from chalicelib.logic.pushed_marks import MARKS_TTL_SECONDS, marks_after
 from chalicelib.logic.sync import for_collections
 from chalicelib.models.connections import Connection, TenantConnections
 from chalicelib.models.protocol import Changes, encode
 from chalicelib.observability import logger
-
-# Marks outlive the connections they name a little (API Gateway closes any after 2 h).
-MARKS_TTL_SECONDS = 2 * 3600 + 600
 
 
 @dataclass(frozen=True)
@@ -199,7 +196,7 @@ class FastPath:
         if len(connections) > self.policy.max_connections:
             # Many devices: the fan-out posts to them in parallel, off the write's path.
             self._held.put(tenant_id, self.monotonic() + self.policy.crowded_s)
-            self._settle(tenant_id, listed, [], [], changes.to)
+            self._settle_only(tenant_id, changes.to)
             return
         # Only connections holding everything before this write can take it without a gap;
         # the others (a burst the stream is delivering, a client still saying hello) are the
@@ -210,8 +207,9 @@ class FastPath:
         ready = [c for c in ready if listed.covered(c) < changes.to]
         if not ready:
             # Nothing to post, but the claim stands: say the push is over, or a fan-out that
-            # finds a connection ready by then would wait for the claim to end.
-            self._settle(tenant_id, listed, [], [], changes.to)
+            # finds a connection ready by then would wait for the claim to end. (Only that:
+            # rewriting marks from a read that may predate a hello's would erase it.)
+            self._settle_only(tenant_id, changes.to)
             return
         parts = {
             followed: [encode(part) for part in split_changes(for_collections(changes, followed))]
@@ -223,6 +221,10 @@ class FastPath:
             pending.remaining_s(),
         )
         self._settle(tenant_id, listed, ready, outcomes, changes.to)
+
+    def _settle_only(self, tenant_id: str, through: int) -> None:
+        expires = epoch_s(self._clock) + MARKS_TTL_SECONDS
+        self._in_background(lambda: self.connections.record_settled(tenant_id, through, expires))
 
     def _settle(
         self,

@@ -15,6 +15,9 @@ from collections.abc import Mapping
 
 from chalicelib.models.connections import TenantConnections
 
+# Marks outlive the connections they name a little (API Gateway closes any after 2 h).
+MARKS_TTL_SECONDS = 2 * 3600 + 600
+
 
 def marks_after(listed: TenantConnections, posted_through: Mapping[str, int]) -> dict[str, int]:
     """The marks to write after posting: the listed connections' marks, raised to the

@@ -119,3 +119,14 @@ def test_deleting_a_tenants_connections_deletes_its_marks(store):
     assert store.delete_all("usr_a") == 1
     listed = store.listing("usr_a")
     assert (listed.connections, listed.pushed) == ([], {})
+
+
+def test_the_version_whose_push_is_over_only_rises_and_keeps_the_marks(store):
+    store.add(connection("usr_a", "a1"), expires=99)
+    store.record_settled("usr_a", 3, expires=99)
+    assert store.listing("usr_a").settled == 3
+    store.record_pushed("usr_a", {"a1": 3}, expires=99, settled=3)
+    store.record_settled("usr_a", 5, expires=99)
+    store.record_settled("usr_a", 4, expires=99)
+    listed = store.listing("usr_a")
+    assert (listed.settled, listed.pushed) == (5, {"a1": 3})

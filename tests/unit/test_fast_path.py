@@ -468,3 +468,39 @@ def test_a_write_that_posts_nothing_still_says_its_push_is_over():
     claim = world.tenant.last_commit.push_claim_ms
     assert world.stream_delivers(1, 2, claimed_until_ms=claim, claimed_through=2) == 1
     assert world.slept == []
+
+
+def test_after_the_stream_delivered_a_burst_the_next_write_is_pushed_at_once():
+    # Given a client the stream served (writes in a burst, its acks not in yet)
+    world = World(FastPathPolicy(max_connections=0))
+    world.connect("c1")
+    for n in range(3):
+        world.write(f"burst {n}")
+    assert world.stream_delivers(0, 3) == 1
+    # Then the fan-out marked what it gave the client
+    assert world.connections.pushed[TENANT] == {"c1": 3}
+    # And the next write at a person's pace is the write's own again
+    world.fast_path.policy = FastPathPolicy()
+    world.write("after the burst")
+    assert [m["to"] for m in world.push.messages_to("c1")] == [4]
+
+
+def test_saying_a_push_is_over_keeps_the_marks_it_did_not_read():
+    # Given a client whose hello mark lands after the write listed the connections
+    world = World()
+    world.write("one")
+    world.connect("c1", said_hello=False)
+    read_too_early = world.connections.listing
+
+    def listing_then_hello(tenant_id: str) -> TenantConnections:
+        listed = read_too_early(tenant_id)
+        world.connections.pushed[TENANT] = {"c1": 1}  # the hello's catch-up, recorded now
+        return listed
+
+    world.connections.listing = listing_then_hello  # type: ignore[method-assign]
+    # When the write finds nobody ready and says its push is over
+    world.write("two")
+    # Then the hello's mark is still there, and the push is recorded over
+    assert world.push.posts == []
+    assert world.connections.pushed[TENANT] == {"c1": 1}
+    assert world.connections.settled[TENANT] == 2
