@@ -5,7 +5,7 @@ import pytest
 from chalicelib.dal.connections import DynamoConnectionStore
 from chalicelib.dal.tables import CONNECTIONS_SUFFIX, shared_table
 from chalicelib.models.connections import Connection
-from tests.fakes import InMemoryConnectionStore
+from tests.support.fakes import InMemoryConnectionStore
 
 
 @pytest.fixture(params=["dynamodb", "fake"])
