@@ -29,7 +29,7 @@ from websockets.protocol import State
 
 from bench.floors import broadcast_server, rss_kib
 from bench.harness import ResultFile, RuntimeOptions, local_runtime, print_table
-from tests.integration.runtime_process import WS_ECHO_APP, connect, connection_id
+from tests.support.runtime_process import WS_ECHO_APP, connect, connection_id
 
 TARGET_CONNECTIONS = 10_000
 SETTLE_S = 3.0

@@ -24,7 +24,7 @@ from typing import Any
 from bench.capacity import ECHO_APP, measure_gateway
 from bench.harness import ResultFile, elapsed_ms, local_runtime, print_table
 from bench.harness import summary as percentiles
-from tests.integration.runtime_process import RuntimeProcess, connect, connection_id
+from tests.support.runtime_process import RuntimeProcess, connect, connection_id
 
 
 def measure_startup(runs: int) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from userdb import __version__
 from userdb.cli_docs import add_docs_commands
@@ -264,7 +264,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_account_commands(commands)
+    _add_notes_commands(commands)
+    add_docs_commands(commands)
+    watch = commands.add_parser("watch", help="show documents changing live (notes by default)")
+    watch.add_argument(
+        "--collection",
+        action="append",
+        metavar="NAME",
+        help="watch this collection (repeat for several; default: notes)",
+    )
+    watch.set_defaults(run=cmd_watch)
+    return parser
 
+
+def _add_account_commands(commands: Any) -> None:
+    """signup, login, logout, whoami."""
     signup = commands.add_parser("signup", help="create an account and sign in")
     signup.add_argument("--email", required=True)
     signup.add_argument("--name", required=True)
@@ -276,11 +291,14 @@ def build_parser() -> argparse.ArgumentParser:
     login.add_argument("--password-stdin", action="store_true", help="read it from stdin")
     login.set_defaults(run=cmd_login)
 
-    commands.add_parser("logout", help="sign out and forget the cached notes").set_defaults(
+    commands.add_parser("logout", help="sign out and forget the cached documents").set_defaults(
         run=cmd_logout
     )
     commands.add_parser("whoami", help="who is signed in").set_defaults(run=cmd_whoami)
 
+
+def _add_notes_commands(commands: Any) -> None:
+    """notes ls|add|edit|rm."""
     notes = commands.add_parser("notes", help="list, add, edit and remove notes")
     note_commands = notes.add_subparsers(dest="notes_command", metavar="ACTION", required=True)
     ls = note_commands.add_parser("ls", help="list the notes, newest first")
@@ -299,18 +317,6 @@ def build_parser() -> argparse.ArgumentParser:
     rm.add_argument("ids", nargs="+", metavar="id")
     rm.add_argument("--version", type=int, help="only if the note is still at this version")
     rm.set_defaults(run=cmd_notes_rm)
-
-    add_docs_commands(commands)
-
-    watch = commands.add_parser("watch", help="show documents changing live (notes by default)")
-    watch.add_argument(
-        "--collection",
-        action="append",
-        metavar="NAME",
-        help="watch this collection (repeat for several; default: notes)",
-    )
-    watch.set_defaults(run=cmd_watch)
-    return parser
 
 
 __all__ = [

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from infra.local.ports import free_port
-from tests.clients_runtime import local_stack  # noqa: F401 - a fixture of these tests
+from tests.support.clients_runtime import local_stack  # noqa: F401 - a fixture of these tests
 
 CHROMIUM = Path("/usr/bin/chromium")
 # What the end-of-run summary (tests/conftest.py) looks for in skip reasons.

@@ -18,7 +18,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
-from tests.clients_runtime import LocalStack, start_stack
+from tests.support.clients_runtime import LocalStack, start_stack
 
 pytestmark = pytest.mark.browser
 

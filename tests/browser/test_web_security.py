@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.clients_runtime import LocalStack
+from tests.support.clients_runtime import LocalStack
 
 pytestmark = pytest.mark.browser
 

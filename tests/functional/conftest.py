@@ -17,7 +17,7 @@ from chalicelib.dal.schema import create_tables
 from chalicelib.services import build_services, use_services
 from chalicelib.settings import Settings, get_settings
 from infra.tables import shared_tables
-from tests.fakes import FakeClock, RecordingSubscriptions
+from tests.support.fakes import FakeClock, RecordingSubscriptions
 
 
 @dataclass

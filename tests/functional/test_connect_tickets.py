@@ -18,7 +18,7 @@ from chalicelib.dal.schema import create_tables
 from chalicelib.dal.tables import SESSIONS_SUFFIX, shared_table
 from chalicelib.settings import Settings
 from infra.tables import shared_tables
-from tests.fakes import InMemoryConnectTicketStore
+from tests.support.fakes import InMemoryConnectTicketStore
 
 
 def test_a_ticket_needs_a_session(api):

@@ -11,7 +11,7 @@ from chalicelib.dal.tables import CONNECTIONS_SUFFIX, dynamodb_client, shared_ta
 from chalicelib.models.connections import Connection
 from chalicelib.settings import Settings
 from infra.tables import shared_tables
-from tests.fakes import InMemoryConnectionStore
+from tests.support.fakes import InMemoryConnectionStore
 
 
 @pytest.fixture(

@@ -49,8 +49,8 @@ from infra.policies import (
 from infra.stages import Stage
 from infra.tables import shared_tables
 from infra.template import WEBSOCKET_API
-from tests.fakes import FakeClock
 from tests.functional.conftest import Api
+from tests.support.fakes import FakeClock
 from tests.support.iam import (
     ACCOUNT,
     REGION,

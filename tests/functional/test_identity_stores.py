@@ -14,7 +14,7 @@ from chalicelib.errors import (
 )
 from chalicelib.models.accounts import Account
 from chalicelib.models.identities import Identity
-from tests.fakes import (
+from tests.support.fakes import (
     InMemoryAccountsTable,
     InMemoryAccountStore,
     InMemoryIdentityStore,

@@ -28,7 +28,7 @@ from chalicelib.models.accounts import LoginRequest, SignupRequest
 from chalicelib.services import Services, build_services
 from chalicelib.settings import Settings
 from infra.tables import shared_tables
-from tests.fakes import FakeClock, InMemoryLoginAttemptsStore, RecordingSubscriptions
+from tests.support.fakes import FakeClock, InMemoryLoginAttemptsStore, RecordingSubscriptions
 
 PASSWORD = "correct horse battery"
 NOW = 1_800_000_000

@@ -25,7 +25,7 @@ from chalicelib.services import build_services, use_services
 from chalicelib.settings import get_settings
 from infra.local.oidc_provider import OidcTestProvider
 from infra.local.ports import free_port
-from tests.fakes import RecordingSubscriptions
+from tests.support.fakes import RecordingSubscriptions
 
 API = "http://api.test/prod"
 WEB = "http://127.0.0.1:8000"

@@ -1,6 +1,6 @@
 """The SDK's live subscription over real sockets, against the protocol's own server logic.
 
-The server here is tests/protocol_server.py: chalicelib's ConnectionService and
+The server here is tests/support/protocol_server.py: chalicelib's ConnectionService and
 FanOut behind a small `websockets` server, with in-memory stores (the local
 runtime's gateway is exercised by tests/integration/test_sdk_local_runtime.py).
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.protocol_server import ProtocolServer
+from tests.support.protocol_server import ProtocolServer
 from userdb.errors import StateLockedError
 from userdb.live import Subscription, socket_url
 from userdb.state import StateStore

@@ -49,7 +49,7 @@ from chalicelib.logic.tokens import new_id
 from chalicelib.logic.tombstones import DAY_SECONDS
 from chalicelib.logic.versions import commit_next_version
 from chalicelib.settings import Settings, Tenancy
-from tests.fakes import FakeClock, InMemoryTenantStore
+from tests.support.fakes import FakeClock, InMemoryTenantStore
 
 # DynamoDB Local and LocalStack come from the session fixtures `dynamodb_local` and
 # `localstack_dynamodb` (tests/support/), which skip when they cannot run (and fail in CI).

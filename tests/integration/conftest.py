@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from infra.local.config import PROJECT_DIR
-from tests.clients_runtime import local_stack  # noqa: F401 - the project's whole stack
-from tests.integration.runtime_process import WS_ECHO_APP, RuntimeProcess, start_runtime
 from tests.support.backend_choice import backend_args
+from tests.support.clients_runtime import local_stack  # noqa: F401 - the project's whole stack
 from tests.support.local_runtime import require_dynamodb_local
+from tests.support.runtime_process import WS_ECHO_APP, RuntimeProcess, start_runtime
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import websocket
 
-from tests.integration.runtime_process import RuntimeProcess, connect, start_runtime
+from tests.support.runtime_process import RuntimeProcess, connect, start_runtime
 
 CHAT_APP = Path(__file__).resolve().parent / "apps" / "chat_app"
 TABLE = "chat-test-local-chat"  # TableName: ${AWS::StackName}-chat

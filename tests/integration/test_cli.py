@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from infra.local.ports import free_port
-from tests.clients_runtime import LocalStack
+from tests.support.clients_runtime import LocalStack
 from userdb import cli
 
 PASSWORD = "correct horse battery"

@@ -10,7 +10,7 @@ import sys
 import pytest
 from botocore.config import Config
 
-from tests.integration.runtime_process import connect, connection_id
+from tests.support.runtime_process import connect, connection_id
 
 
 @pytest.fixture

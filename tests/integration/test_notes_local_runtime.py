@@ -13,7 +13,7 @@ import boto3
 import pytest
 import requests
 
-from tests.integration.runtime_process import PROJECT_DIR, RuntimeProcess, start_runtime
+from tests.support.runtime_process import PROJECT_DIR, RuntimeProcess, start_runtime
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ import pytest
 from chalicelib.dal.tables import TENANT_TABLE_INFIX
 from chalicelib.services import build_services
 from chalicelib.settings import Settings
-from tests.fakes import FakeClock, RecordingSubscriptions
+from tests.support.fakes import FakeClock, RecordingSubscriptions
 from tests.support.local_runtime import RuntimeProcess, wait_for
 from tests.support.rest_user import RestUser
 from tests.support.sync_client import MAX_MESSAGE_BYTES, SyncClient, wait_converged

@@ -25,7 +25,7 @@ from chalicelib.api.openapi_collections import with_collections
 from chalicelib.api.openapi_document import openapi_document
 from chalicelib.services import declared_collections
 from chalicelib.settings import Settings
-from tests.integration.runtime_process import PROJECT_DIR, RuntimeProcess, start_runtime
+from tests.support.runtime_process import PROJECT_DIR, RuntimeProcess, start_runtime
 
 # Cases per operation in the fuzzing phase (the coverage phase adds its own boundary cases).
 MAX_EXAMPLES = int(os.environ.get("USERDB_FUZZ_EXAMPLES", "10"))

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from infra.local.ports import ensure_free, free_port
-from tests.integration.runtime_process import (
+from tests.support.runtime_process import (
     PROJECT_DIR,
     WS_ECHO_APP,
     close_frame,

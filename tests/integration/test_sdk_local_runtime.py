@@ -15,7 +15,7 @@ import boto3
 import pytest
 
 import userdb
-from tests.clients_runtime import LocalStack
+from tests.support.clients_runtime import LocalStack
 from userdb.sync import ChangeSet, ConnectionState, Status, SyncTimings
 
 PASSWORD = "correct horse battery"

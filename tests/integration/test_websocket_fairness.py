@@ -15,7 +15,7 @@ from typing import Any
 import websocket
 
 from infra.local.websocket_gateway.limits import MAX_WAITING_MESSAGES
-from tests.integration.runtime_process import RuntimeProcess, connect
+from tests.support.runtime_process import RuntimeProcess, connect
 
 FLOOD = 300
 NESTING = 30_000  # 60 KB: under the 128 KB limit, far past any recursion limit

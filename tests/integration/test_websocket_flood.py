@@ -12,8 +12,8 @@ from typing import Any
 
 import websocket
 
-from tests.integration.runtime_process import RuntimeProcess
 from tests.support.rest_user import RestUser
+from tests.support.runtime_process import RuntimeProcess
 
 FLOOD = 3000
 

@@ -22,7 +22,7 @@ import requests
 import websocket
 from hypothesis import HealthCheck, Phase, given, note, settings
 
-from tests.integration.runtime_process import PROJECT_DIR, RuntimeProcess, start_runtime
+from tests.support.runtime_process import PROJECT_DIR, RuntimeProcess, start_runtime
 from tests.support.ws_messages import SERVER_TYPES, ClientMessage, text_messages
 
 MESSAGES = int(os.environ.get("USERDB_WS_FUZZ_MESSAGES", "300"))

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 from botocore.exceptions import ClientError
 
-from tests.integration.runtime_process import (
+from tests.support.runtime_process import (
     close_frame,
     connect,
     connection_id,

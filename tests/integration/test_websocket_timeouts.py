@@ -6,7 +6,7 @@ import json
 import threading
 import time
 
-from tests.integration.runtime_process import (
+from tests.support.runtime_process import (
     close_frame,
     connect,
     connection_id,

@@ -331,6 +331,37 @@ class Fleet:
         """Run a coroutine on the loop beside the clients (e.g. a writer's schedule)."""
         return self._submit(coroutine)
 
+    def clients_of(
+        self,
+        ws_url: Callable[..., str],
+        token: str,
+        names: list[str],
+        rng: random.Random,
+        *,
+        timings: SyncTimings | None = None,
+        ack_drop_rate: float = 0.0,
+    ) -> list[FleetClient]:
+        """Clients of one session, one per name, each with its own random source from `rng`
+        (so a run's seed decides every client's jitter and ids)."""
+        return [
+            FleetClient(
+                name,
+                ws_url,
+                token,
+                rng=random.Random(rng.getrandbits(64)),
+                timings=timings,
+                ack_drop_rate=ack_drop_rate,
+            )
+            for name in names
+        ]
+
+    def start_welcomed(self, clients: list[FleetClient], timeout_s: float = 15.0) -> None:
+        """Start the clients and wait until each has been welcomed."""
+        self.start(clients)
+        self.wait_until(
+            lambda: all(c.connection_id for c in clients), timeout_s, "every client's welcome"
+        )
+
     def start(self, clients: list[FleetClient]) -> None:
         """Start the clients (each connects, says hello, and keeps itself in sync)."""
 

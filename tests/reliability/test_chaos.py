@@ -65,19 +65,11 @@ def test_every_client_converges_through_dropped_acks_cut_sockets_and_failing_pus
         writer = NoteWriter(runtime.api_url, user.token, log, random.Random(rng.getrandbits(64)))
         authors.append(Author(user.id, writer, random.Random(rng.getrandbits(64))))
         users.append(user)
-        clients += [
-            FleetClient(
-                f"user{u}-client{c}",
-                runtime.ws_url,
-                user.token,
-                rng=random.Random(rng.getrandbits(64)),
-                timings=TIMINGS,
-                ack_drop_rate=ACK_DROP_RATE,
-            )
-            for c in range(CLIENTS_PER_USER)
-        ]
-    fleet.start(clients)
-    fleet.wait_until(lambda: all(c.connection_id for c in clients), 15, "the clients' welcome")
+        names = [f"user{u}-client{c}" for c in range(CLIENTS_PER_USER)]
+        clients += fleet.clients_of(
+            runtime.ws_url, user.token, names, rng, timings=TIMINGS, ack_drop_rate=ACK_DROP_RATE
+        )
+    fleet.start_welcomed(clients)
     # When @connections and the fan-out fail at random (the runtime's fault plan, seeded)
     runtime.faults("PUT", {"seed": seed, **FAULTS})
     # And the users write for 20 s while sockets are cut, from the client's side or the server's

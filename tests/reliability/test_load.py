@@ -52,19 +52,14 @@ def test_150_clients_writing_for_30_s_get_no_5xx_and_all_converge(
     clients: list[FleetClient] = []
     authors: list[Author] = []
     for u, user in enumerate(users):
-        for c in range(CLIENTS_PER_USER):
-            name = f"user{u}-client{c}"
-            clients.append(
-                FleetClient(
-                    name, runtime.ws_url, user.token, rng=random.Random(rng.getrandbits(64))
-                )
-            )
+        names = [f"user{u}-client{c}" for c in range(CLIENTS_PER_USER)]
+        clients += fleet.clients_of(runtime.ws_url, user.token, names, rng)
+        for name in names:
             writer = NoteWriter(
                 runtime.api_url, user.token, log, random.Random(rng.getrandbits(64)), sessions
             )
             authors.append(Author(name, writer, random.Random(rng.getrandbits(64))))
-    fleet.start(clients)
-    fleet.wait_until(lambda: all(c.connection_id for c in clients), 60, "every client's welcome")
+    fleet.start_welcomed(clients, timeout_s=60)
     setup_s = time.monotonic() - started
 
     # When every client writes for 30 s

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from infra.local.config import PROJECT_DIR
-from tests.reliability.fleet import Fleet, FleetClient
+from tests.reliability.fleet import Fleet
 from tests.reliability.server_state import synced_state
 from tests.reliability.writers import NoteWriter, WriteLog
 from tests.support.local_runtime import RuntimeProcess, require_dynamodb_local
@@ -41,14 +41,10 @@ def test_a_runtime_restarted_mid_burst_keeps_every_acknowledged_write(
     runtime = RuntimeProcess(PROJECT_DIR, tmp_path / "data").start()
     request.addfinalizer(runtime.stop)
     user = RestUser.sign_up(runtime.api_url)
-    clients = [
-        FleetClient(
-            f"client-{n}", runtime.ws_url, user.token, rng=random.Random(rng.getrandbits(64))
-        )
-        for n in range(CLIENTS)
-    ]
-    fleet.start(clients)
-    fleet.wait_until(lambda: all(c.connection_id for c in clients), 15, "the clients' welcome")
+    clients = fleet.clients_of(
+        runtime.ws_url, user.token, [f"client-{n}" for n in range(CLIENTS)], rng
+    )
+    fleet.start_welcomed(clients)
     log = WriteLog()
     # When four writers create 500 notes as fast as they can, while the runtime is stopped
     # and started again on the same ports twice

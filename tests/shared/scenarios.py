@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.fakes import FakeClock
+from tests.support.fakes import FakeClock
 from userdb.models import Doc, Note
 from userdb.sync import Send, SyncEngine, SyncState, followed
 

@@ -9,7 +9,7 @@ from chalicelib.logic.connect_tickets import TICKET_SECONDS, ConnectTickets
 from chalicelib.logic.connections import ConnectionService
 from chalicelib.logic.sessions import ClientInfo
 from chalicelib.logic.tokens import hash_token
-from tests.fakes import (
+from tests.support.fakes import (
     FakeChangeFeed,
     FakeClock,
     InMemoryConnectionStore,

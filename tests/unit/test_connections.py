@@ -8,7 +8,7 @@ import pytest
 from chalicelib.errors import UnauthorizedError, ValidationError
 from chalicelib.logic.connections import ConnectionService
 from chalicelib.logic.sessions import ClientInfo
-from tests.fakes import (
+from tests.support.fakes import (
     FakeChangeFeed,
     FakeClock,
     InMemoryConnectionStore,

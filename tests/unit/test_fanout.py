@@ -4,7 +4,7 @@ import pytest
 
 from chalicelib.logic.fanout import FanOut, FanOutFailedError, committed_ranges, fan_out_batch
 from chalicelib.models.connections import Connection
-from tests.fakes import FakeChangeFeed, InMemoryConnectionStore, RecordingPush
+from tests.support.fakes import FakeChangeFeed, InMemoryConnectionStore, RecordingPush
 
 
 def meta_record(tenant, before, after, sequence="1", event="MODIFY"):

@@ -22,7 +22,12 @@ from chalicelib.logic.tenant_writes import TenantWriter
 from chalicelib.models.connections import Connection, TenantConnections
 from chalicelib.models.documents import BatchOp, BatchRequest
 from chalicelib.models.protocol import encode
-from tests.fakes import FakeClock, InMemoryConnectionStore, InMemoryTenantStore, RecordingPush
+from tests.support.fakes import (
+    FakeClock,
+    InMemoryConnectionStore,
+    InMemoryTenantStore,
+    RecordingPush,
+)
 
 TENANT = "usr_0000000000000000"
 COLLECTIONS = parse_declarations(

@@ -10,7 +10,7 @@ from chalicelib.logic.login_throttle import (
     lockout_duration,
 )
 from chalicelib.logic.trusted_devices import TrustedDevices
-from tests.fakes import FakeClock, InMemoryLoginAttemptsStore, InMemoryTrustedDeviceStore
+from tests.support.fakes import FakeClock, InMemoryLoginAttemptsStore, InMemoryTrustedDeviceStore
 
 POLICY = ThrottlePolicy(
     max_failures=5, window_seconds=900, lockout_seconds=900, lockout_max_seconds=86_400

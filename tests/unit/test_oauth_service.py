@@ -16,7 +16,7 @@ from chalicelib.logic.passwords import PasswordHasher
 from chalicelib.logic.session_cache import SessionCache
 from chalicelib.logic.sessions import ClientInfo, SessionService
 from chalicelib.models.accounts import SignupRequest
-from tests.fakes import (
+from tests.support.fakes import (
     FakeClock,
     FakeIdentityProvider,
     InMemoryAccountsTable,

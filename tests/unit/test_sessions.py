@@ -5,7 +5,7 @@ import pytest
 from chalicelib.errors import NotFoundError, UnauthorizedError
 from chalicelib.logic.session_cache import SessionCache
 from chalicelib.logic.sessions import ClientInfo, SessionService
-from tests.fakes import FakeClock, InMemorySessionStore
+from tests.support.fakes import FakeClock, InMemorySessionStore
 
 DAY = 86_400
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.fakes import FakeClock
+from tests.support.fakes import FakeClock
 from userdb.models import Doc
 from userdb.sync import (
     Connect,

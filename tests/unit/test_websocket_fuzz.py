@@ -1,7 +1,7 @@
 """Hypothesis drives the WebSocket protocol's server side with any message (DESIGN §5).
 
 ConnectionService is what the `$default` route runs for every frame. In-memory
-fakes stand for the stores and for @connections (tests/fakes.py), so thousands
+fakes stand for the stores and for @connections (tests/support/fakes.py), so thousands
 of messages run in seconds: whatever arrives, nothing escapes, an invalid
 message gets exactly one `error` and changes nothing, a valid one gets what the
 protocol promises, and the connection keeps answering.
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from chalicelib.logic.connections import ConnectionService
 from chalicelib.logic.sessions import ClientInfo
 from chalicelib.models.protocol import Changes, Pong, Welcome
-from tests.fakes import (
+from tests.support.fakes import (
     FakeChangeFeed,
     FakeClock,
     InMemoryConnectionStore,

@@ -7,7 +7,7 @@ from infra.local.streams.batching import (
     ShardBatcher,
     first_failed_index,
 )
-from tests.unit.local.streams_fakes import stream_record
+from tests.support.streams_fakes import stream_record
 
 OK = FunctionResult(ok=True)
 ERROR = FunctionResult(ok=False)

@@ -9,7 +9,7 @@ from infra.local.streams.mappings import (
     new_mapping,
     stream_table,
 )
-from tests.unit.local.streams_fakes import FUNCTION_ARN, STREAM_ARN
+from tests.support.streams_fakes import FUNCTION_ARN, STREAM_ARN
 
 
 def create(**overrides):

@@ -16,7 +16,7 @@ from infra.local.streams.registry import MappingRegistry, Transition
 from infra.local.streams.source import Shard
 from infra.local.streams.store import MemoryMappingStore
 from infra.local.streams.worker import readable_shards
-from tests.unit.local.streams_fakes import FUNCTION_ARN, STREAM_ARN
+from tests.support.streams_fakes import FUNCTION_ARN, STREAM_ARN
 
 OTHER_STREAM = STREAM_ARN.replace("2026-01-01", "2027-01-01")
 

@@ -6,7 +6,7 @@ from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
 
 from infra.local.streams.events import TTL_USER_IDENTITY, to_lambda_event, to_lambda_record
 from infra.local.ttl_sweeper import TtlRemovals
-from tests.unit.local.streams_fakes import STREAM_ARN, stream_record
+from tests.support.streams_fakes import STREAM_ARN, stream_record
 
 
 def test_records_get_arn_region_and_numeric_time_and_validate():

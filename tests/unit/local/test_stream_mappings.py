@@ -9,7 +9,7 @@ from infra.local.streams.mappings import MappingOrigin
 from infra.local.streams.registry import MappingRegistry
 from infra.local.streams.runner import MappingRunner
 from infra.local.streams.store import MemoryMappingStore
-from tests.unit.local.streams_fakes import FUNCTION_ARN, STREAM_ARN, FakeStream, RecordingInvoker
+from tests.support.streams_fakes import FUNCTION_ARN, STREAM_ARN, FakeStream, RecordingInvoker
 
 INTERVAL = 0.01
 

@@ -15,7 +15,7 @@ from infra.local.config import PROJECT_DIR
 from tests.support.backend_choice import backend_args
 from tests.support.local_runtime import STAGE, RuntimeProcess, wait_for
 
-WS_ECHO_APP = Path(__file__).resolve().parent / "apps" / "ws_echo"
+WS_ECHO_APP = Path(__file__).resolve().parent.parent / "integration" / "apps" / "ws_echo"
 
 __all__ = [
     "PROJECT_DIR",

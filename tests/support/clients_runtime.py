@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import websocket
 
-from tests.integration.runtime_process import PROJECT_DIR, RuntimeProcess, start_runtime
+from tests.support.runtime_process import PROJECT_DIR, RuntimeProcess, start_runtime
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 It is not the local runtime's gateway: it is the smallest socket server around
 `chalicelib.logic.connections.ConnectionService` and `chalicelib.logic.fanout.FanOut`
-(the real code), with in-memory stores from tests/fakes.py. It lets the SDK's
+(the real code), with in-memory stores from tests/support/fakes.py. It lets the SDK's
 I/O layer (real websocket-client sockets, threads, timeouts, reconnects) be
 tested without the full stack; tests/integration/ run the SDK against
 `python -m infra.local up`. Tests can drop sockets, mute the server (no pongs)
@@ -33,7 +33,7 @@ from chalicelib.logic.fanout import FanOut, TenantRange
 from chalicelib.logic.session_cache import SessionCache
 from chalicelib.logic.sessions import ClientInfo, SessionService
 from infra.local.ports import free_port
-from tests.fakes import FakeChangeFeed, InMemoryConnectionStore, InMemorySessionStore
+from tests.support.fakes import FakeChangeFeed, InMemoryConnectionStore, InMemorySessionStore
 
 
 class _Clock:
