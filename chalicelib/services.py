@@ -81,37 +81,8 @@ def build_services(
     Lambda API is not served (moto's mappings invoke functions through Docker),
     and `collections` instead of the stage's declaration file.
     """
-    accounts_table = shared_table(settings, ACCOUNTS_SUFFIX)
-    sessions = SessionService(
-        DynamoSessionStore(shared_table(settings, SESSIONS_SUFFIX)),
-        SessionCache(settings.session_cache_size, settings.session_cache_seconds, clock),
-        clock,
-        lifetime_seconds=settings.session_days * 86_400,
-        renew_after_seconds=settings.session_renew_after_seconds,
-    )
-    throttle = LoginThrottle(
-        DynamoLoginAttemptsStore(accounts_table),
-        clock,
-        _throttle_policy(settings, settings.login_max_failures),
-        address_policy=_throttle_policy(settings, settings.login_address_max_failures),
-        devices=TrustedDevices(
-            DynamoTrustedDeviceStore(accounts_table), clock, settings.login_device_days * 86_400
-        ),
-    )
-    passwords = PasswordHasher(
-        settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism
-    )
-    account_store = DynamoAccountStore(accounts_table)
-    subscriptions = stream_subscriptions or StreamMappings(
-        settings.fanout_function_name, settings.lambda_endpoint, settings.region
-    )
-    tenants = TenantService(
-        tenant_tables(settings),
-        account_store,
-        wait_seconds=settings.tenant_wait_seconds,
-        retry_after_seconds=settings.tenant_retry_after_seconds,
-        steps=[FanOutSubscription(subscriptions)],
-    )
+    sessions = _sessions(settings, clock)
+    tenants, account_store = _tenants(settings, stream_subscriptions)
     idempotency = PowertoolsIdempotency(shared_table(settings, IDEMPOTENCY_SUFFIX), settings)
     connection_store = DynamoConnectionStore(shared_table(settings, CONNECTIONS_SUFFIX))
     push_for = _push_factory(settings)
@@ -143,30 +114,18 @@ def build_services(
     accounts = AccountService(
         account_store,
         sessions,
-        passwords,
-        throttle,
+        _passwords(settings),
+        _login_throttle(settings, clock),
         clock,
         tenants=tenants,
         tenant_records=[connections, idempotency],
-    )
-    oauth = OAuthService(
-        configured_providers(settings.oauth, lambda name: resolve_secret(name, settings.region)),
-        DynamoOAuthStateStore(accounts_table),
-        DynamoIdentityStore(accounts_table),
-        account_store=account_store,
-        accounts=accounts,
-        sessions=sessions,
-        clock=clock,
-        api_url=settings.oauth.api_url or "",
-        web_url=settings.oauth.web_url or f"{settings.allowed_origins[0]}/",
-        allowed_origins=settings.allowed_origins,
     )
     return Services(
         settings=settings,
         sessions=sessions,
         tickets=tickets,
         accounts=accounts,
-        oauth=oauth,
+        oauth=_oauth(settings, clock, account_store, accounts, sessions),
         tenants=tenants,
         documents=documents,
         feed=feed,
@@ -179,6 +138,75 @@ def build_services(
             fast_path_max_connections=settings.fast_path_max_connections,
         ),
         push_for=push_for,
+    )
+
+
+def _sessions(settings: Settings, clock: Clock) -> SessionService:
+    return SessionService(
+        DynamoSessionStore(shared_table(settings, SESSIONS_SUFFIX)),
+        SessionCache(settings.session_cache_size, settings.session_cache_seconds, clock),
+        clock,
+        lifetime_seconds=settings.session_days * 86_400,
+        renew_after_seconds=settings.session_renew_after_seconds,
+    )
+
+
+def _passwords(settings: Settings) -> PasswordHasher:
+    return PasswordHasher(
+        settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism
+    )
+
+
+def _login_throttle(settings: Settings, clock: Clock) -> LoginThrottle:
+    accounts_table = shared_table(settings, ACCOUNTS_SUFFIX)
+    return LoginThrottle(
+        DynamoLoginAttemptsStore(accounts_table),
+        clock,
+        _throttle_policy(settings, settings.login_max_failures),
+        address_policy=_throttle_policy(settings, settings.login_address_max_failures),
+        devices=TrustedDevices(
+            DynamoTrustedDeviceStore(accounts_table), clock, settings.login_device_days * 86_400
+        ),
+    )
+
+
+def _tenants(
+    settings: Settings, stream_subscriptions: StreamSubscriptions | None
+) -> tuple[TenantService, DynamoAccountStore]:
+    """Tenant provisioning (and the account store it checks), with the fan-out's mapping step."""
+    account_store = DynamoAccountStore(shared_table(settings, ACCOUNTS_SUFFIX))
+    subscriptions = stream_subscriptions or StreamMappings(
+        settings.fanout_function_name, settings.lambda_endpoint, settings.region
+    )
+    tenants = TenantService(
+        tenant_tables(settings),
+        account_store,
+        wait_seconds=settings.tenant_wait_seconds,
+        retry_after_seconds=settings.tenant_retry_after_seconds,
+        steps=[FanOutSubscription(subscriptions)],
+    )
+    return tenants, account_store
+
+
+def _oauth(
+    settings: Settings,
+    clock: Clock,
+    account_store: DynamoAccountStore,
+    accounts: AccountService,
+    sessions: SessionService,
+) -> OAuthService:
+    accounts_table = shared_table(settings, ACCOUNTS_SUFFIX)
+    return OAuthService(
+        configured_providers(settings.oauth, lambda name: resolve_secret(name, settings.region)),
+        DynamoOAuthStateStore(accounts_table),
+        DynamoIdentityStore(accounts_table),
+        account_store=account_store,
+        accounts=accounts,
+        sessions=sessions,
+        clock=clock,
+        api_url=settings.oauth.api_url or "",
+        web_url=settings.oauth.web_url or f"{settings.allowed_origins[0]}/",
+        allowed_origins=settings.allowed_origins,
     )
 
 

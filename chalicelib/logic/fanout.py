@@ -31,7 +31,7 @@ from chalicelib.logic.posting import ConnectionPusher, Posted, each, post_parts
 from chalicelib.logic.pushed_marks import MARKS_TTL_SECONDS, marks_after, needs_writing
 from chalicelib.logic.sync import for_collections
 from chalicelib.models.connections import Connection, TenantConnections
-from chalicelib.models.protocol import encode
+from chalicelib.models.protocol import Changes, encode
 from chalicelib.observability import logger
 
 META_SORT_KEY = "meta"
@@ -159,6 +159,22 @@ class FanOut:
         # Listing before the read is safe: the range committed before this invocation
         # began, so a connection that is not listed yet says hello later and its
         # catch-up reads past `through`.
+        listed, lacking = self._after_the_writers_push(committed)
+        if not lacking:
+            self._pushed.advance(tenant_id, committed.through)
+            return 0
+        # Read only what the connections that lack the range lack.
+        start = max(committed.after, already, min(listed.covered(c) for c in lacking))
+        changes = self._feed.committed_changes(tenant_id, start, committed.through)
+        sent = self._post_lacking(tenant_id, changes, listed, lacking)
+        self._pushed.advance(tenant_id, changes.to)
+        return sent
+
+    def _after_the_writers_push(
+        self, committed: TenantRange
+    ) -> tuple[TenantConnections, list[Connection]]:
+        """The tenant's connections and those lacking the range, once the write that
+        committed it is done posting it itself (its marks say so) or its claim has ended."""
         listed, lacking = self._lacking(committed)
         waited = 0.0
         pause = FIRST_POLL_S
@@ -167,18 +183,21 @@ class FanOut:
             left = min(left, MAX_CLAIM_WAIT_S - waited)
             if left <= 0:
                 break
-            # The writer is posting this range itself: wait until its push is over (its
-            # marks say so), then post only to whoever it did not reach.
             self._sleep(min(pause, left))
             waited += min(pause, left)
             pause = min(pause * 2, MAX_POLL_S)
             listed, lacking = self._lacking(committed)
-        if not lacking:
-            self._pushed.advance(tenant_id, committed.through)
-            return 0
-        # Read only what the connections that lack the range lack.
-        start = max(committed.after, already, min(listed.covered(c) for c in lacking))
-        changes = self._feed.committed_changes(tenant_id, start, committed.through)
+        return listed, lacking
+
+    def _post_lacking(
+        self,
+        tenant_id: str,
+        changes: Changes,
+        listed: TenantConnections,
+        lacking: list[Connection],
+    ) -> int:
+        """Post each lacking connection the parts it lacks; mark what it then holds. Returns
+        messages sent; FanOutFailedError if a connection other than a gone one failed."""
         # One message (or split parts) per set of followed collections, shared by its connections.
         parts = {
             followed: [
@@ -208,7 +227,6 @@ class FanOut:
         self._mark(listed, posted_through)
         if failed:
             raise FanOutFailedError(tenant_id)
-        self._pushed.advance(tenant_id, changes.to)
         return sent
 
     def _mark(self, listed: TenantConnections, posted_through: dict[str, int]) -> None:
