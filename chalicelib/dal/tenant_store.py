@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
-from enum import Enum
+from collections.abc import Iterable, Iterator
 from typing import Any, Protocol
 
 from pynamodb.exceptions import DoesNotExist, PutError, PynamoDBException, TransactWriteError
@@ -28,154 +26,61 @@ from pynamodb.transactions import TransactWrite
 
 from chalicelib.dal.items import TenantItem
 from chalicelib.dal.tables import TableBinding
+from chalicelib.dal.tenant_model import (
+    DOC_SK_PREFIX,
+    MAX_PAGE_SIZE,
+    META_SK,
+    NOTE_SK_PREFIX,
+    NOTES_COLLECTION,
+    Absent,
+    Commit,
+    CommitOutcome,
+    CommitResult,
+    DocKey,
+    DocWrite,
+    Expectation,
+    LedgerChange,
+    Live,
+    StoredDoc,
+    TenantGoneError,
+    TenantMeta,
+    collection_prefix,
+    doc_sort_key,
+    parse_sort_key,
+)
 from chalicelib.errors import TenantStorageFullError
 
-META_SK = "meta"
-NOTES_COLLECTION = "notes"
-NOTE_SK_PREFIX = "note#"
-DOC_SK_PREFIX = "doc#"
-MAX_PAGE_SIZE = 100
-# DynamoDB's TransactWriteItems takes at most 100 actions; `meta` is one of them.
-MAX_WRITES_PER_COMMIT = 99
+__all__ = [
+    "DOC_SK_PREFIX",
+    "MAX_PAGE_SIZE",
+    "META_SK",
+    "NOTES_COLLECTION",
+    "NOTE_SK_PREFIX",
+    "Absent",
+    "Commit",
+    "CommitOutcome",
+    "CommitResult",
+    "DocKey",
+    "DocWrite",
+    "DynamoTenantStore",
+    "Expectation",
+    "LedgerChange",
+    "Live",
+    "StoredDoc",
+    "TenantGoneError",
+    "TenantMeta",
+    "TenantStore",
+    "collection_prefix",
+    "doc_sort_key",
+    "parse_sort_key",
+]
+
 # BatchGetItem reads at most 100 keys a request.
 _BATCH_GET_KEYS = 100
-
 # Transaction cancellation reasons after which reading `meta` again and retrying can succeed.
 _RETRYABLE_REASONS = frozenset(
     {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 )
-
-
-class TenantGoneError(LookupError):
-    """The tenant's table or its `meta` item does not exist (not provisioned yet, or deleted)."""
-
-
-def collection_prefix(collection: str) -> str:
-    """The sort-key prefix of a collection's documents."""
-    if collection == NOTES_COLLECTION:
-        return NOTE_SK_PREFIX
-    return f"{DOC_SK_PREFIX}{collection}#"
-
-
-def doc_sort_key(collection: str, doc_id: str) -> str:
-    return collection_prefix(collection) + doc_id
-
-
-def parse_sort_key(sort_key: str) -> tuple[str, str] | None:
-    """(collection, id) of a document's sort key; None for anything else (`meta`)."""
-    if sort_key.startswith(NOTE_SK_PREFIX):
-        return NOTES_COLLECTION, sort_key.removeprefix(NOTE_SK_PREFIX)
-    if sort_key.startswith(DOC_SK_PREFIX):
-        collection, _, doc_id = sort_key.removeprefix(DOC_SK_PREFIX).partition("#")
-        return collection, doc_id
-    return None
-
-
-@dataclass(frozen=True)
-class DocKey:
-    collection: str
-    id: str
-
-
-@dataclass(frozen=True)
-class TenantMeta:
-    """The `meta` item: the current version and the tombstone ledger (docs/sync.md)."""
-
-    version: int
-    tombstone_floor: int = 0
-    # expiry day (epoch seconds // 86400) -> highest version tombstoned with an expiry that day
-    tombstone_buckets: Mapping[int, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class StoredDoc:
-    """A document as stored: live (`data` is its JSON text), or a tombstone (`deleted`,
-    `expires` in epoch seconds, no data)."""
-
-    collection: str
-    id: str
-    version: int
-    data: str | None
-    created: int
-    updated: int
-    deleted: bool = False
-    expires: int | None = None
-
-    @property
-    def key(self) -> DocKey:
-        return DocKey(self.collection, self.id)
-
-    @property
-    def live(self) -> bool:
-        return not self.deleted
-
-
-@dataclass(frozen=True)
-class LedgerChange:
-    """How a deletion moves the ledger: its bucket, and buckets folded into the floor."""
-
-    bucket: int
-    floor: int | None = None
-    folded: tuple[int, ...] = ()
-
-
-@dataclass(frozen=True)
-class Absent:
-    """The write needs no live document at its key (and no tombstone either unless
-    `over_tombstone`): it creates one."""
-
-    over_tombstone: bool = True
-
-
-@dataclass(frozen=True)
-class Live:
-    """The write needs a live document at its key, at `version` when that is given."""
-
-    version: int | None = None
-
-
-Expectation = Absent | Live
-
-
-@dataclass(frozen=True)
-class DocWrite:
-    """One document write: new data (`data`, JSON text), or a tombstone (`data` None,
-    removable by TTL after `expires_s`). It applies only if `expect` holds."""
-
-    key: DocKey
-    now_ms: int
-    expect: Expectation
-    data: str | None = None
-    expires_s: int | None = None
-
-    @property
-    def is_deletion(self) -> bool:
-        return self.data is None
-
-
-@dataclass(frozen=True)
-class Commit:
-    """Writes committed together, in order, as the next len(writes) versions; `ledger`
-    records the deletions among them (the tombstone ledger)."""
-
-    writes: tuple[DocWrite, ...]
-    ledger: LedgerChange | None = None
-    # Epoch ms until which the writer posts this commit to the tenant's connections itself
-    # (the fast path's claim, read by the stream's fan-out from `meta`); 0: no claim.
-    push_claim_ms: int = 0
-
-
-class CommitOutcome(Enum):
-    COMMITTED = "committed"
-    STALE_VERSION = "stale_version"  # `meta` moved on (or a conflict): read it again and retry
-    DOC_CONDITION = "doc_condition"  # a document is not in the state its write needs
-
-
-@dataclass(frozen=True)
-class CommitResult:
-    outcome: CommitOutcome
-    # With DOC_CONDITION: the index of the first write whose condition failed.
-    refused: int | None = None
 
 
 class TenantStore(Protocol):
