@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pydantic
 from chalice.app import Response
 
 from chalicelib.api.headers import etag, idempotency_key, if_match_version
@@ -12,6 +11,7 @@ from chalicelib.api.http import (
     json_response,
     no_content,
     parse_body,
+    parse_doc_id,
     parse_query,
 )
 from chalicelib.api.operations import (
@@ -34,7 +34,6 @@ from chalicelib.errors import (
     TenantStorageFullError,
     UnknownCollectionError,
     UserdbError,
-    ValidationError,
     VersionMismatchError,
 )
 from chalicelib.models.documents import (
@@ -53,7 +52,6 @@ from chalicelib.services import get_services
 
 collections_routes = ApiBlueprint(__name__)
 
-_DOC_ID = pydantic.TypeAdapter(DocId)
 _KEYED_ERRORS: tuple[type[UserdbError], ...] = (
     IdempotencyKeyReusedError,
     IdempotencyInProgressError,
@@ -69,16 +67,6 @@ DOC_LOCATION = ResponseHeader("Location", "Where the document is, relative to /c
 DOCS = "/collections/{collection}/docs"
 DOC = "/collections/{collection}/docs/{doc_id}"
 PATH = {"collection": str, "doc_id": DocId}
-
-
-def parse_doc_id(raw: str) -> str:
-    """The path's document id, or 400 with the field named."""
-    try:
-        return _DOC_ID.validate_python(raw)
-    except pydantic.ValidationError:
-        raise ValidationError(
-            details=[{"field": "id", "message": "1 to 128 of [A-Za-z0-9_-]", "type": "pattern"}]
-        ) from None
 
 
 def _doc_reply(doc: Doc, status: int = 200) -> Response:

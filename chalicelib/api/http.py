@@ -26,6 +26,7 @@ from chalicelib.errors import (
 from chalicelib.logic.sessions import ClientInfo
 from chalicelib.models.accounts import Session
 from chalicelib.models.base import ResponseModel
+from chalicelib.models.documents import DocId
 from chalicelib.observability import logger
 from chalicelib.services import get_services
 
@@ -127,6 +128,21 @@ def parse_query(request: Request, model: type[R]) -> R:
         return model.model_validate(params, strict=False)
     except pydantic.ValidationError as error:
         raise ValidationError(details=validation_details(error)) from None
+
+
+_DOC_ID = pydantic.TypeAdapter(DocId)
+
+
+def parse_doc_id(raw: str) -> str:
+    """A document id from the path (a note's too), or 400 naming the field `id`."""
+    try:
+        return _DOC_ID.validate_python(raw)
+    except pydantic.ValidationError:
+        raise ValidationError(
+            details=[
+                {"field": "id", "message": "1 to 128 of [A-Za-z0-9_-]", "type": "string_pattern"}
+            ]
+        ) from None
 
 
 def client_info(request: Request) -> ClientInfo:

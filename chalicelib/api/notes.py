@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pydantic
 from chalice.app import Response
 
 from chalicelib.api.headers import etag, idempotency_key, if_match_version
@@ -12,6 +11,7 @@ from chalicelib.api.http import (
     json_response,
     no_content,
     parse_body,
+    parse_doc_id,
     parse_query,
 )
 from chalicelib.api.operations import (
@@ -31,7 +31,6 @@ from chalicelib.errors import (
     NoteExistsError,
     NotFoundError,
     TenantStorageFullError,
-    ValidationError,
     VersionMismatchError,
 )
 from chalicelib.models.documents import DocId
@@ -47,18 +46,7 @@ from chalicelib.services import get_services
 
 notes_routes = ApiBlueprint(__name__)
 
-_NOTE_ID = pydantic.TypeAdapter(DocId)
 _WRITE_ERRORS = (*TENANT_WRITE_ERRORS, TenantStorageFullError)
-
-
-def parse_note_id(raw: str) -> str:
-    """The path's note id (any document id of the notes collection), or 400 with the field."""
-    try:
-        return _NOTE_ID.validate_python(raw)
-    except pydantic.ValidationError:
-        raise ValidationError(
-            details=[{"field": "id", "message": "not a note id", "type": "string_pattern"}]
-        ) from None
 
 
 def _note_reply(note: Note, status: int = 200) -> Response:
@@ -125,7 +113,7 @@ def create_note() -> Response:
 )
 def get_note(note_id: str) -> Response:
     session = authenticate(notes_routes.current_request)
-    return _note_reply(get_services().notes.get(session.user_id, parse_note_id(note_id)))
+    return _note_reply(get_services().notes.get(session.user_id, parse_doc_id(note_id)))
 
 
 @notes_routes.route(
@@ -143,7 +131,7 @@ def get_note(note_id: str) -> Response:
 def update_note(note_id: str) -> Response:
     request = notes_routes.current_request
     session = authenticate(request)
-    target = parse_note_id(note_id)
+    target = parse_doc_id(note_id)
     body = parse_body(request, UpdateNoteRequest)
     note = get_services().notes.update(session.user_id, target, body, if_match_version(request))
     return _note_reply(note)
@@ -163,6 +151,6 @@ def update_note(note_id: str) -> Response:
 def delete_note(note_id: str) -> Response:
     request = notes_routes.current_request
     session = authenticate(request)
-    target = parse_note_id(note_id)
+    target = parse_doc_id(note_id)
     get_services().notes.delete(session.user_id, target, if_match_version(request))
     return no_content()

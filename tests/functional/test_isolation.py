@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from chalicelib.logic.cursors import SyncContinuation, encode_list_cursor, encode_sync_cursor
+from tests.support.documents import note_as_doc
 
 pytestmark = pytest.mark.parametrize("tenancy", ["silo", "pool"])
 
@@ -20,17 +21,6 @@ def two_users(api):
     api.call("PUT", f"/notes/{a_notes[0]['id']}", {"text": "a-secret-edited"}, token=a)
     b_note = api.call("POST", "/notes", {"text": "b-own"}, token=b).json["note"]
     return a, b, a_notes, b_note
-
-
-def _as_doc(note):
-    return {
-        "collection": "notes",
-        "id": note["id"],
-        "data": {"text": note["text"]},
-        "version": note["version"],
-        "created": note["created"],
-        "updated": note["updated"],
-    }
 
 
 def _a_is_untouched(api, a, a_notes):
@@ -49,7 +39,7 @@ def test_b_lists_and_syncs_only_their_own_notes(api, two_users):
     assert listed == {"notes": [b_note], "cursor": None, "version": 1}
     for query in ("", "?since=0"):
         changes = api.call("GET", f"/sync{query}", token=b).json
-        assert changes["items"] == [_as_doc(b_note)]
+        assert changes["items"] == [note_as_doc(b_note)]
         assert changes["to"] == 1
 
 
@@ -114,7 +104,7 @@ def test_sync_cursors_do_not_cross_tenants(api, two_users):
     # A cursor forged for B with any position still reads B's partition only
     forged = encode_sync_cursor(api.user_id(b), SyncContinuation(since=0))
     items = api.call("GET", f"/sync?cursor={forged}", token=b).json["items"]
-    assert items == [_as_doc(b_note)]
+    assert items == [note_as_doc(b_note)]
 
 
 def test_b_replaying_a_idempotency_key_gets_nothing_of_a(api, two_users):

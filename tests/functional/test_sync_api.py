@@ -6,6 +6,7 @@ import pytest
 
 from chalicelib.logic.change_feed import ChangeFeed
 from chalicelib.logic.tombstones import DAY_SECONDS
+from tests.support.documents import note_as_doc
 
 pytestmark = pytest.mark.parametrize("tenancy", ["silo", "pool"])
 
@@ -14,18 +15,6 @@ pytestmark = pytest.mark.parametrize("tenancy", ["silo", "pool"])
 def long_sessions(monkeypatch):
     """Sessions outlive the tombstones here, so the clock can pass their expiry."""
     monkeypatch.setenv("USERDB_SESSION_DAYS", "30")
-
-
-def _doc(note):
-    """A note as sync shows it: a document of the notes collection."""
-    return {
-        "collection": "notes",
-        "id": note["id"],
-        "data": {"text": note["text"]},
-        "version": note["version"],
-        "created": note["created"],
-        "updated": note["updated"],
-    }
 
 
 def _gone(note_id, version):
@@ -67,8 +56,8 @@ def test_changes_since_a_version_are_exactly_what_changed_after_it(api):
     # Then it gets those three changes, latest state each, covering (2, 5]
     assert (body["from"], body["to"], body["snapshot"], body["more"]) == (2, 5, False, False)
     assert body["items"] == [
-        _doc({**a, "text": "a2", "version": 3}),
-        _doc(c),
+        note_as_doc({**a, "text": "a2", "version": 3}),
+        note_as_doc(c),
         _gone(b["id"], 5),
     ]
     # And a client that is up to date gets nothing new
@@ -104,7 +93,7 @@ def test_a_cursor_older_than_an_expired_tombstone_gets_a_snapshot(api, clock):
     body = _sync(api, token, "?since=2")
     # Then the client gets a snapshot of the live notes instead of changes
     assert (body["snapshot"], body["from"], body["to"]) == (True, 0, 3)
-    assert body["items"] == [_doc(b)]
+    assert body["items"] == [note_as_doc(b)]
     # And expired tombstones are not offered to anyone as changes
     assert _sync(api, token, "?since=3")["items"] == []
 
@@ -132,7 +121,7 @@ def test_a_cursor_ahead_of_the_tenant_gets_a_snapshot(api):
     token = api.signup()
     note = api.create_note(token)
     body = _sync(api, token, "?since=99")
-    assert body["snapshot"] and body["items"] == [_doc(note)]
+    assert body["snapshot"] and body["items"] == [note_as_doc(note)]
 
 
 def test_the_document_feed_is_the_realtime_change_feed(api, services):
@@ -149,7 +138,9 @@ def test_the_document_feed_is_the_realtime_change_feed(api, services):
     changes = feed.changes_since(tenant, 2)
     assert (changes.from_, changes.to, changes.snapshot) == (2, 4, False)
     assert [(i["id"], i["version"]) for i in changes.items] == [(a["id"], 3), (b["id"], 4)]
-    assert feed.changes_since(tenant, None).items == [_doc({**a, "text": "a2", "version": 3})]
+    assert feed.changes_since(tenant, None).items == [
+        note_as_doc({**a, "text": "a2", "version": 3})
+    ]
 
 
 def test_the_fan_out_read_covers_exactly_the_committed_range(api, services):

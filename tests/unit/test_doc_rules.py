@@ -9,7 +9,7 @@ import pytest
 from chalice.app import Request
 
 from chalicelib.api.headers import idempotency_key, if_match_version
-from chalicelib.api.notes import parse_note_id
+from chalicelib.api.http import parse_doc_id
 from chalicelib.dal.tenant_store import Absent, DocKey, DocWrite, Live, StoredDoc
 from chalicelib.errors import (
     DocExistsError,
@@ -80,13 +80,13 @@ def test_idempotent_ids_are_fixed_by_tenant_key_and_data():
 
 @pytest.mark.parametrize("raw", ["note_0123456789abcdez", "a", "A-b_9", "x" * 128])
 def test_a_valid_path_id_passes(raw):
-    assert parse_note_id(raw) == raw
+    assert parse_doc_id(raw) == raw
 
 
 @pytest.mark.parametrize("raw", ["", "x" * 129, "a b", "a/b", "note#1", "é"])
 def test_invalid_path_ids_are_a_validation_error(raw):
     with pytest.raises(ValidationError):
-        parse_note_id(raw)
+        parse_doc_id(raw)
 
 
 def test_a_client_supplied_id_is_validated_by_the_request_model():
