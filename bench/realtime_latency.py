@@ -36,6 +36,7 @@ from bench.harness import (
     print_table,
     summary,
 )
+from tests.support.documents import note_as_doc
 from tests.support.local_runtime import RuntimeProcess
 from tests.support.rest_user import RestUser
 from tests.support.sync_client import Received, SyncClient, wait_converged
@@ -161,14 +162,16 @@ class WriterPool:
         return session
 
     def _post(self, text: str) -> tuple[int, int]:
-        """POST until it is taken: the 429s it met on the way, and the note's JSON bytes."""
+        """POST until it is taken: the 429s it met on the way, and the bytes of the note's
+        JSON as sync carries it (a document of `notes`)."""
         busy = 0
         while True:
             reply = self._session().post(
                 f"{self.api_url}/notes", json={"text": text}, timeout=WAIT_S
             )
             if reply.status_code == 201:
-                return busy, len(json.dumps(reply.json()["note"], separators=(",", ":")))
+                item = note_as_doc(reply.json()["note"])
+                return busy, len(json.dumps(item, ensure_ascii=False, separators=(",", ":")))
             if reply.status_code != 429:
                 raise AssertionError(f"POST /notes answered {reply.status_code}: {reply.text}")
             busy += 1
@@ -207,7 +210,7 @@ class WriterPool:
             "achieved_per_s": round(count / writing_s, 1),
             "writing_s": round(writing_s, 3),
             "answered_429": busy[0],
-            # Each note's JSON once: the least any client must receive for the burst.
+            # Each note's item once: the least any client must receive for the burst.
             "notes_bytes": note_bytes[0],
         }
 

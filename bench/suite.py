@@ -322,7 +322,7 @@ def run_bursts(runtime: RuntimeProcess, scale: Scale, outcome: Outcome) -> None:
     )
     outcome.details["bursts"] = found
     big, small = found[str(scale.big_burst)], found[str(scale.small_burst)]
-    notes_once = "each note's JSON sent once"
+    notes_once = "each note's item (a document of notes) sent once"
     offered = (
         f"{scale.big_burst:,} writes offered in {scale.big_burst / scale.big_burst_rate_per_s:g} s"
     )
