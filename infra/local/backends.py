@@ -29,6 +29,9 @@ class Backend(Protocol):
     # Whether it may be sent concurrent requests (moto's server may not: the runtime
     # passes its requests one at a time).
     concurrent: bool
+    # Whether other programs (other runtimes, tests) may keep tables there too: the
+    # runtime then applies TTL only to the tables it has seen written through its front.
+    shared: bool
 
     def start(self) -> str:
         """Start (if the runtime owns it) and return the endpoint URL."""
@@ -43,6 +46,7 @@ class DynamoDBLocalBackend:
     name = "dynamodb-local"
     persistent = True
     concurrent = True
+    shared = False
 
     def __init__(self, host: str, port: int, data_dir: Path) -> None:
         self.process = DynamoDBLocalProcess(host, port, data_dir / "dynamodb")
@@ -62,6 +66,7 @@ class MotoBackend:
     # Its TransactWriteItems deep-copies tables that concurrent writes change ("dictionary
     # changed size during iteration": 500s), and conditional writes race.
     concurrent = False
+    shared = False
 
     def __init__(self, host: str, port: int) -> None:
         self._host, self._port = host, port
@@ -89,6 +94,7 @@ class EndpointBackend:
     name = "endpoint"
     persistent = False
     concurrent = True
+    shared = True
 
     def __init__(self, url: str) -> None:
         self._url = url.rstrip("/")
@@ -107,6 +113,7 @@ class LocalStackBackend:
     name = "localstack"
     persistent = False  # in memory, like LocalStack's default
     concurrent = True
+    shared = True
 
     def __init__(self, url: str | None) -> None:
         from infra.localstack.service import DEFAULT_URL  # noqa: PLC0415 - only when chosen

@@ -47,6 +47,8 @@ class DynamoDBRuntimeConfig:
     secret_key: str = "local"  # noqa: S105 - local endpoints accept any credentials
     # Pass requests to the backend one at a time (a backend unsafe under concurrency: moto).
     one_request_at_a_time: bool = False
+    # Apply TTL only to tables written through this front (a backend others use too).
+    ttl_own_tables_only: bool = False
 
 
 class LambdaInvoker:
@@ -134,7 +136,11 @@ class DynamoDBRuntime:
         )
         await self.mappings.start(sources)
         self.sweeper = TtlSweeper(
-            api, self.removals, self.mappings.wake_table, config.ttl_interval_s
+            api,
+            self.removals,
+            self.mappings.wake_table,
+            config.ttl_interval_s,
+            own_tables_only=config.ttl_own_tables_only,
         )
         self._tasks.append(asyncio.get_running_loop().create_task(self.sweeper.run()))
 

@@ -161,6 +161,7 @@ class LocalRuntime:
                 access_key=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
                 secret_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
                 one_request_at_a_time=not self.backend.concurrent,
+                ttl_own_tables_only=self.backend.shared,
             )
         )
         self.endpoint = self.dynamodb.start_front()

@@ -71,8 +71,15 @@ class TtlSweeper:
         on_swept: Callable[[str], None],
         interval_s: float = 30.0,
         clock: Callable[[], float] = time.time,
+        *,
+        own_tables_only: bool = False,
     ) -> None:
         self._api = api
+        # On a backend others use too (an endpoint, LocalStack), another runtime's tables
+        # are its sweeper's: deleting them here would give their REMOVE records no
+        # userIdentity in the runtime that reads them. Own = written through this front.
+        self._own_tables_only = own_tables_only
+        self._own: set[str] = set()
         self._removals = removals
         self._on_swept = on_swept
         self.interval_s = interval_s
@@ -83,6 +90,7 @@ class TtlSweeper:
 
     def notice(self, notice: Notice) -> None:
         """Writes make a table due; schema changes make it described again."""
+        self._own.update(notice.tables)
         for table in notice.tables:
             if notice.kind is NoticeKind.SCHEMA:
                 self._tables.pop(table, None)
@@ -124,6 +132,8 @@ class TtlSweeper:
     async def sweep(self) -> int:
         """One pass over every TTL-enabled table that may hold expired items; returns deletions."""
         names = await self._table_names()
+        if self._own_tables_only:
+            names = [name for name in names if name in self._own]
         for gone in set(self._tables) - set(names):
             del self._tables[gone]
         deleted = 0

@@ -114,3 +114,16 @@ def test_a_ttl_enabled_while_being_described_is_not_missed():
 
     # Then the stale "disabled" is not kept: the next sweep deletes the expired item
     assert asyncio.run(sweeps()) == (0, 1)
+
+
+def test_on_a_shared_backend_only_the_tables_written_through_this_front_are_swept():
+    # Given an expired item in a table another program (another runtime) keeps
+    api = FakeDynamoDB()
+    api.put("old", NOW - 10)
+    ttl = TtlSweeper(api, TtlRemovals(), lambda table: None, 30, clock=lambda: NOW,
+                     own_tables_only=True)  # fmt: skip
+    # When a sweep runs, it leaves that table to its own runtime's sweeper
+    assert asyncio.run(ttl.sweep()) == 0 and "old" in api.items
+    # Once this runtime has written the table, it sweeps it
+    ttl.notice(Notice(NoticeKind.WRITE, "PutItem", frozenset({"t"})))
+    assert asyncio.run(ttl.sweep()) == 1 and "old" not in api.items
