@@ -54,9 +54,12 @@ class FakeDynamoDB:
         raise AssertionError(operation)
 
 
-def sweeper(api, clock=lambda: NOW):
+def sweeper(api, clock=lambda: NOW, own_tables_only=False):
     woken: list[str] = []
-    return TtlSweeper(api, TtlRemovals(), woken.append, 30, clock=clock), woken
+    made = TtlSweeper(
+        api, TtlRemovals(), woken.append, 30, clock=clock, own_tables_only=own_tables_only
+    )
+    return made, woken
 
 
 def test_expired_items_are_deleted_and_their_readers_woken():
@@ -120,8 +123,7 @@ def test_on_a_shared_backend_only_the_tables_written_through_this_front_are_swep
     # Given an expired item in a table another program (another runtime) keeps
     api = FakeDynamoDB()
     api.put("old", NOW - 10)
-    ttl = TtlSweeper(api, TtlRemovals(), lambda table: None, 30, clock=lambda: NOW,
-                     own_tables_only=True)  # fmt: skip
+    ttl, _ = sweeper(api, own_tables_only=True)
     # When a sweep runs, it leaves that table to its own runtime's sweeper
     assert asyncio.run(ttl.sweep()) == 0 and "old" in api.items
     # Once this runtime has written the table, it sweeps it
