@@ -34,6 +34,7 @@ from typing import Any
 import websocket
 
 from bench.harness import ResultFile, RuntimeOptions, local_runtime, print_table
+from tests.support.frame_reader import FrameReader
 from tests.support.local_runtime import RuntimeProcess
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a test account's
@@ -153,51 +154,21 @@ def lock_out(runtime: RuntimeProcess) -> dict[str, Any]:
     }
 
 
-class Socket:
-    """A signed-in user's WebSocket, every frame it receives kept by a reader thread."""
+class Socket(FrameReader):
+    """A signed-in user's WebSocket; times a ping's pong."""
 
     def __init__(self, runtime: RuntimeProcess, token: str) -> None:
-        self.ws = websocket.create_connection(
-            runtime.ws_url(token=token, clientId=str(uuid.uuid4())), timeout=120
+        super().__init__(
+            websocket.create_connection(
+                runtime.ws_url(token=token, clientId=str(uuid.uuid4())), timeout=120
+            )
         )
-        self.frames: list[tuple[float, dict[str, Any]]] = []
-        self._arrived = threading.Condition()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                text = self.ws.recv()
-            except (websocket.WebSocketException, OSError):
-                return
-            if not text:
-                return
-            with self._arrived:
-                self.frames.append((time.perf_counter(), json.loads(text)))
-                self._arrived.notify_all()
-
-    def send(self, message: dict[str, Any]) -> None:
-        self.ws.send(json.dumps(message))
-
-    def wait_for(self, kind: str, after: int, timeout: float) -> float | None:
-        """When the first frame of `type` kind arrived among those after index `after`."""
-        deadline = time.monotonic() + timeout
-        with self._arrived:
-            while True:
-                for arrived, frame in self.frames[after:]:
-                    if frame.get("type") == kind:
-                        return arrived
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return None
-                self._arrived.wait(left)
 
     def ping_pong_ms(self, timeout: float = 180) -> float | None:
-        mark = len(self.frames)
+        mark = len(self.timed())
         sent = time.perf_counter()
         self.send({"action": "ping", "version": None})
-        arrived = self.wait_for("pong", mark, timeout)
+        arrived = self.first_arrival(timeout, after=mark, type="pong")
         return None if arrived is None else (arrived - sent) * 1000
 
     def close(self) -> None:
@@ -213,7 +184,7 @@ def flood(runtime: RuntimeProcess, frames: int) -> dict[str, Any]:
     try:
         for user in (a, b):
             user.send({"action": "hello", "since": None})
-            if user.wait_for("welcome", 0, 30) is None:
+            if user.first_arrival(30, type="welcome") is None:
                 raise RuntimeError("no welcome")
         floor = [b.ping_pong_ms(30) for _ in range(20)]
         ack = json.dumps({"action": "ack", "version": note})
@@ -224,7 +195,7 @@ def flood(runtime: RuntimeProcess, frames: int) -> dict[str, Any]:
         during = b.ping_pong_ms()
         errors = Counter(
             str(frame.get("code") or frame.get("message"))
-            for _, frame in a.frames
+            for _, frame in a.timed()
             if frame.get("type") == "error" or "message" in frame
         )
         floor_ms = statistics.median(x for x in floor if x is not None)

@@ -8,75 +8,37 @@ Gateway refuses throttled messages. Assertions are about order, never about time
 from __future__ import annotations
 
 import json
-import threading
 import time
-from typing import Any
-
-import websocket
 
 from infra.local.websocket_gateway.limits import MAX_WAITING_MESSAGES
+from tests.support.frame_reader import FrameReader
 from tests.support.runtime_process import RuntimeProcess, connect
 
 FLOOD = 300
 NESTING = 30_000  # 60 KB: under the 128 KB limit, far past any recursion limit
 
 
-class Reader:
-    """Every frame a connection receives, in order, read by a thread of its own."""
-
-    def __init__(self, ws: websocket.WebSocket) -> None:
-        self.ws = ws
-        self.frames: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._thread = threading.Thread(target=self._read, daemon=True)
-        self._thread.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                text = self.ws.recv()
-            except (websocket.WebSocketException, OSError):
-                return
-            if not text:
-                return
-            with self._lock:
-                self.frames.append(json.loads(text))
-
-    def snapshot(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return list(self.frames)
-
-    def wait_for(self, predicate: Any, timeout: float = 30.0) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            frames = self.snapshot()
-            if predicate(frames):
-                return frames
-            time.sleep(0.01)
-        raise AssertionError(f"timed out; got {self.snapshot()[-5:]}")
-
-
 def test_a_flooding_connection_neither_starves_another_nor_queues_without_bound(
     ws_echo_runtime: RuntimeProcess,
 ):
     # Given two connections, A about to send 300 slow messages at once
-    a, b = Reader(connect(ws_echo_runtime)), Reader(connect(ws_echo_runtime))
+    a, b = FrameReader(connect(ws_echo_runtime)), FrameReader(connect(ws_echo_runtime))
     try:
         for seq in range(FLOOD):
             a.ws.send(json.dumps({"action": "sleep", "seconds": 0.05, "seq": seq}))
         # When B asks something right after
         b.ws.send(json.dumps({"action": "whoami"}))
-        b.wait_for(lambda frames: any(f.get("type") == "whoami" for f in frames))
+        b.wait_until(lambda frames: any(f.get("type") == "whoami" for f in frames))
         # Then B was answered while most of A's accepted messages were still waiting
-        slept_before_b = sum(1 for f in a.snapshot() if f.get("type") == "slept")
+        slept_before_b = sum(1 for f in a.frames() if f.get("type") == "slept")
         assert slept_before_b < MAX_WAITING_MESSAGES // 2
         # And A's queue held at most what it may: the rest was refused as throttled, and A
         # was told (once per overflow, not once per frame)
-        a.wait_for(
+        a.wait_until(
             lambda got: sum(1 for f in got if f.get("type") == "slept") >= MAX_WAITING_MESSAGES
         )
         time.sleep(0.5)
-        frames = a.snapshot()
+        frames = a.frames()
         slept = [f["seq"] for f in frames if f.get("type") == "slept"]
         throttled = [f for f in frames if f.get("message") == "Too Many Requests"]
         assert MAX_WAITING_MESSAGES <= len(slept) < FLOOD
@@ -86,7 +48,7 @@ def test_a_flooding_connection_neither_starves_another_nor_queues_without_bound(
         assert sorted(slept)[:MAX_WAITING_MESSAGES] == list(range(MAX_WAITING_MESSAGES))
         # And A still works
         a.ws.send(json.dumps({"action": "whoami"}))
-        a.wait_for(lambda got: any(f.get("type") == "whoami" for f in got))
+        a.wait_until(lambda got: any(f.get("type") == "whoami" for f in got))
     finally:
         a.ws.close()
         b.ws.close()
