@@ -24,11 +24,14 @@ from chalicelib.logic.instance_cache import InstanceCache
 
 # Connections one instance remembers (the least recently active are forgotten first).
 MAX_CONNECTIONS = 10_000
+# A refused connection is told again only after this long: a flooder processed slowly
+# regains a token every 1/per_second and would otherwise be told after each one.
+TELL_INTERVAL_S = 1.0
 
 
 class Verdict(Enum):
     ADMIT = "admit"
-    REFUSE_AND_TELL = "refuse and tell"  # the first refusal since the budget ran out
+    REFUSE_AND_TELL = "refuse and tell"  # the first refusal in TELL_INTERVAL_S
     REFUSE = "refuse"
 
 
@@ -36,7 +39,7 @@ class Verdict(Enum):
 class _Budget:
     tokens: float
     refilled_at: float
-    told: bool = False
+    told_at: float | None = None
 
 
 class MessageGuard:
@@ -70,11 +73,10 @@ class MessageGuard:
         budget.refilled_at = now
         if budget.tokens >= 1:
             budget.tokens -= 1
-            budget.told = False
             return Verdict.ADMIT
-        if budget.told:
+        if budget.told_at is not None and now - budget.told_at < TELL_INTERVAL_S:
             return Verdict.REFUSE
-        budget.told = True
+        budget.told_at = now
         return Verdict.REFUSE_AND_TELL
 
     def ack_is_news(self, connection_id: str, version: int) -> bool:

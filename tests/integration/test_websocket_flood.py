@@ -41,11 +41,12 @@ def test_a_flood_of_acks_is_cut_short_and_slows_nobody_else(userdb_runtime):
         for _ in range(FLOOD):
             a.ws.send(ack)
         b.send({"action": "ping", "version": 0})
-        # Then B gets its pong, and A is told it is rate limited, once
+        # Then B gets its pong, and A is told it is rate limited: at most once a second
+        # while its flood is worked through, not once per dropped frame
         b.wait_for(type="pong")
         a.wait_for(type="error", code="rate_limited")
         time.sleep(1.0)
-        assert a.count(type="error", code="rate_limited") == 1
+        assert 1 <= a.count(type="error", code="rate_limited") <= 2
         # And A's connection answers again once it has slowed down
         a.send({"action": "ping", "version": version})
         a.wait_for(type="pong")

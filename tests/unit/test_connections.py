@@ -277,6 +277,24 @@ def test_a_rate_limited_connection_gets_budget_back_with_time(parts):
     assert types == ["pong"] * 40 + ["error"] + ["pong"] * 10 + ["error"]
 
 
+def test_a_slow_flood_is_told_once_a_second_not_once_per_token_regained(parts):
+    _, sessions, store, feed, push, token, _ = parts
+    clock = FakeClock()
+    service = ConnectionService(sessions, store, feed, clock, push)
+    service.connect("c1", token, CLIENT)
+    # When c1 spends its burst, then keeps sending a ping every 1/16 s for 3 s
+    # (it regains a token every 100 ms, so 30 of the 48 are answered)
+    for _ in range(40):
+        service.receive("c1", json.dumps({"action": "ping"}), push)
+    for _ in range(48):
+        clock.advance(1 / 16)
+        service.receive("c1", json.dumps({"action": "ping"}), push)
+    types = [m["type"] for m in push.messages_to("c1")]
+    # Then it was told 3 times (once a second), not once per token regained (18)
+    assert types.count("pong") == 40 + 30
+    assert types.count("error") == 3
+
+
 def test_revoking_a_session_closes_only_its_connections(parts):
     service, sessions, store, _, push, token, session = parts
     other_token, _ = sessions.start("usr_a", ClientInfo())
