@@ -1,5 +1,6 @@
-"""API Gateway throttling of a stage: the merge template sets it (infra/template.py) and the
-local runtime's WebSocket gateway applies the same numbers (docs/security.md).
+"""API Gateway throttling of a stage: the merge template sets it (infra/template.py), and the
+local runtime's WebSocket gateway reads the same numbers from that template
+(docs/security.md).
 
 API Gateway throttles with a token bucket per stage, method or route: `burst` requests
 at once, refilled at `rate_per_second`. The limits are the stage's, shared by every

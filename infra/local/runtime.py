@@ -33,6 +33,7 @@ from infra.local.websocket_gateway.events import local_api_id
 from infra.local.websocket_gateway.gateway import WebSocketGateway, build_websocket_gateway
 from infra.local.websocket_gateway.limits import RUNTIME_STOPPING, ConnectionLimits
 from infra.local.websocket_gateway.server_protocol import LingeringCloseProtocol
+from infra.local.websocket_gateway.throttling import RouteThrottling
 
 
 class _QuietServer(uvicorn.Server):
@@ -61,6 +62,7 @@ class LocalRuntime:
         self.started_in: float | None = None
         self.oidc_provider: OidcTestProvider | None = None
         self.stack: AppStack | None = None
+        self.websocket_throttling = RouteThrottling()
         self.tables: list[str] = []
         self.faults = Faults(load_plan(config.faults_file) if config.faults_file else None)
 
@@ -114,6 +116,7 @@ class LocalRuntime:
                 aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             )
             self.tables = self.stack.create_tables(client)
+            self.websocket_throttling = self.stack.websocket_throttling()
             if c.oidc_test_provider:
                 self.oidc_provider = OidcTestProvider(c.oidc_redirect_uris(), host=c.host).start()
             self.loaded = load_app(
@@ -191,6 +194,7 @@ class LocalRuntime:
         limits = ConnectionLimits(
             idle_timeout_s=self.config.ws_idle_timeout_s,
             max_lifetime_s=self.config.ws_max_lifetime_s,
+            throttling=self.websocket_throttling,
         )
         port = self.config.ws_port
         names = {self.config.host, self.config.public_host, "127.0.0.1", "localhost"}

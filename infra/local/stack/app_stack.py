@@ -13,8 +13,10 @@ from infra.local.stack.intrinsics import FunctionNames, LocalReferences, Resolve
 from infra.local.stack.tables import TableSpec, ensure_tables, table_spec
 from infra.local.stack.template import StackTemplate
 from infra.local.stack.urls import LocalApis
+from infra.local.stack.websocket_stage import stage_throttling
 from infra.local.streams.declared import DeclarationError, DeclaredSource, template_stream_source
 from infra.local.streams.mappings import stream_table
+from infra.local.websocket_gateway.throttling import RouteThrottling
 
 log = logging.getLogger("userdb.local.stack")
 
@@ -88,6 +90,18 @@ class AppStack:
                     )
                 merged[name], given_by[name] = value, logical_id
         return merged
+
+    def websocket_throttling(self) -> RouteThrottling:
+        """The WebSocket stage's route throttling (none when the template sets none)."""
+        stages = self.template.websocket_stages
+        if len(stages) > 1:
+            raise TemplateError(
+                f"more than one WebSocket stage sets route throttling ({', '.join(stages)}); "
+                "the local runtime serves one"
+            )
+        for logical_id, properties in stages.items():
+            return stage_throttling(logical_id, self._resolver.resolve(properties))
+        return RouteThrottling()
 
     def bind_functions(self, functions: LambdaRuntime) -> None:
         """Let references reach the app's functions; warn of variables meant for none."""

@@ -10,6 +10,9 @@ The parts the local runtime acts on:
 - `AWS::Serverless::Function` / `AWS::Lambda::Function` with `Environment.Variables`
   are read the same way (their code is the app's, by logical id);
 - `AWS::Lambda::EventSourceMapping` resources from a DynamoDB stream: the mappings;
+- a WebSocket stage's route throttling (`DefaultRouteSettings`, `RouteSettings`): Chalice's
+  `WebsocketAPIStage` in a merge file has no `Type`, a SAM template's is an
+  `AWS::ApiGatewayV2::Stage`;
 - `Parameters` with a `Default`.
 
 Everything else (roles, log groups, outputs...) means nothing locally and is ignored.
@@ -28,6 +31,8 @@ from infra.local.stack.intrinsics import TemplateError
 
 TABLE = "AWS::DynamoDB::Table"
 MAPPING = "AWS::Lambda::EventSourceMapping"
+WEBSOCKET_STAGE = "AWS::ApiGatewayV2::Stage"
+ROUTE_SETTINGS = ("DefaultRouteSettings", "RouteSettings")
 FUNCTION_TYPES = {None, "AWS::Serverless::Function", "AWS::Lambda::Function"}
 # YAML's short forms (`!Ref X`, `!GetAtt X.Y`, `!Sub ...`), read as their long forms.
 _SHORT_FORMS = ("Ref", "GetAtt", "Sub", "Join", "Select", "If", "ImportValue", "Split", "FindInMap")
@@ -41,6 +46,7 @@ class StackTemplate:
     tables: dict[str, dict[str, Any]] = field(default_factory=dict)  # Properties
     environments: dict[str, dict[str, Any]] = field(default_factory=dict)  # Variables
     mappings: dict[str, dict[str, Any]] = field(default_factory=dict)  # Properties
+    websocket_stages: dict[str, dict[str, Any]] = field(default_factory=dict)  # Properties
     parameters: dict[str, Any] = field(default_factory=dict)  # Default values
 
 
@@ -104,6 +110,8 @@ def parse_template(document: dict[str, Any], path: Path | None = None) -> StackT
             template.tables[logical_id] = properties
         elif kind == MAPPING:
             template.mappings[logical_id] = properties
+        elif kind in (None, WEBSOCKET_STAGE) and any(k in properties for k in ROUTE_SETTINGS):
+            template.websocket_stages[logical_id] = properties
         elif kind in FUNCTION_TYPES:
             variables = (properties.get("Environment") or {}).get("Variables")
             if variables:

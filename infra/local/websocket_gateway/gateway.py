@@ -241,11 +241,9 @@ class WebSocketGateway:
         """True when the stage's throttling refuses one more request to `route_key`."""
         bucket = self._route_buckets.get(route_key)
         if bucket is None:
-            throttle = (
-                self.limits.connect_throttle
-                if route_key == CONNECT_ROUTE
-                else self.limits.route_throttle
-            )
+            throttle = self.limits.throttling.for_route(route_key)
+            if throttle is None:
+                return False
             bucket = TokenBucket(throttle.rate_per_second, throttle.burst, self._clock)
             self._route_buckets[route_key] = bucket
         return not bucket.take()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from infra.throttling import WEBSOCKET_CONNECT, WEBSOCKET_DEFAULT, Throttle
+from infra.local.websocket_gateway.throttling import RouteThrottling
 
 MAX_MESSAGE_BYTES = 128 * 1024  # one message, client -> server or posted to a client
 IDLE_TIMEOUT_SECONDS = 10 * 60
@@ -18,15 +18,15 @@ MAX_RUNNING_MESSAGES = 4
 @dataclass(frozen=True)
 class ConnectionLimits:
     """How long a connection may idle or live, how big a message may be, how many of a
-    connection's messages may wait or run, and the stage's route throttling."""
+    connection's messages may wait or run, and the stage's route throttling (none unless
+    the app's template sets it)."""
 
     idle_timeout_s: float = IDLE_TIMEOUT_SECONDS
     max_lifetime_s: float = MAX_LIFETIME_SECONDS
     max_message_bytes: int = MAX_MESSAGE_BYTES
     max_waiting_messages: int = MAX_WAITING_MESSAGES
     max_running_messages: int = MAX_RUNNING_MESSAGES
-    route_throttle: Throttle = WEBSOCKET_DEFAULT
-    connect_throttle: Throttle = WEBSOCKET_CONNECT
+    throttling: RouteThrottling = field(default_factory=RouteThrottling)
 
     def __post_init__(self) -> None:
         if self.idle_timeout_s <= 0 or self.max_lifetime_s <= 0:

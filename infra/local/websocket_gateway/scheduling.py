@@ -86,11 +86,11 @@ class FairInbox(Generic[K, T]):
 
 class TokenBucket:
     """API Gateway's throttling algorithm: `burst` requests at once, refilled at `rate`
-    a second."""
+    a second (a burst of 0 refuses everything, as a stage's limit of 0 does)."""
 
     def __init__(self, rate: float, burst: int, clock: Callable[[], float]) -> None:
-        if rate <= 0 or burst < 1:
-            raise ValueError("a token bucket needs rate > 0 and burst >= 1")
+        if rate < 0 or burst < 0:
+            raise ValueError("a token bucket's rate and burst cannot be negative")
         self._rate = rate
         self._burst = burst
         self._clock = clock
