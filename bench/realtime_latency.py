@@ -99,13 +99,18 @@ class Followers:
                 client.disconnect()
 
 
+# A person saving every so often, each save awaited by their other devices: the pause
+# after each write has arrived everywhere (DESIGN's "writes every 150 ms").
+SINGLE_WRITE_PAUSE_S = 0.15
+
+
 def write_latencies(
     writer: RestUser,
     followers: Followers,
     writes: int,
     *,
     spacing_s: float | None = None,
-    quiet_s: float = 0.15,
+    quiet_s: float = SINGLE_WRITE_PAUSE_S,
 ) -> dict[str, Any]:
     """`writes` notes, started `spacing_s` apart, or (None) one at a time, each awaited by
     every client and followed by `quiet_s` without writes. Latency to every client, the
@@ -250,11 +255,6 @@ def burst(
         "bytes_per_client": max(c["bytes"] for c in per_client),
         "per_client": per_client,
     }
-
-
-# A person saving every so often, each save awaited by their other devices: the pause
-# after each write has arrived everywhere (DESIGN's "writes every 150 ms").
-SINGLE_WRITE_PAUSE_S = 0.15
 
 
 def users(runtime: RuntimeProcess) -> tuple[RestUser, RestUser]:

@@ -37,15 +37,12 @@ def _number(settings: dict[str, Any], name: str, where: str) -> float | None:
     return number
 
 
-def _throttle(
-    settings: dict[str, Any], default: dict[str, Any], where: str
-) -> RouteThrottle | None:
-    rate = _number(settings, _RATE, where)
-    burst = _number(settings, _BURST, where)
-    if rate is None:
-        rate = _number(default, _RATE, where)
-    if burst is None:
-        burst = _number(default, _BURST, where)
+def _limits(settings: dict[str, Any], where: str) -> tuple[float | None, float | None]:
+    """The (rate, burst) a settings object gives, each None when it leaves it unset."""
+    return _number(settings, _RATE, where), _number(settings, _BURST, where)
+
+
+def _throttle(rate: float | None, burst: float | None) -> RouteThrottle | None:
     if rate is None and burst is None:
         return None
     return RouteThrottle(
@@ -57,12 +54,17 @@ def _throttle(
 def stage_throttling(logical_id: str, properties: dict[str, Any]) -> RouteThrottling:
     """The route throttling a stage resource's `properties` declare."""
     default_where = f"{logical_id}.DefaultRouteSettings"
-    default = _settings(properties.get("DefaultRouteSettings"), default_where)
+    default_rate, default_burst = _limits(
+        _settings(properties.get("DefaultRouteSettings"), default_where), default_where
+    )
     by_route = _settings(properties.get("RouteSettings"), f"{logical_id}.RouteSettings")
     routes: dict[str, RouteThrottle] = {}
     for route_key, settings in by_route.items():
         where = f"{logical_id}.RouteSettings.{route_key}"
-        throttle = _throttle(_settings(settings, where), default, where)
+        rate, burst = _limits(_settings(settings, where), where)
+        throttle = _throttle(
+            default_rate if rate is None else rate, default_burst if burst is None else burst
+        )
         if throttle is not None:
             routes[route_key] = throttle
-    return RouteThrottling(default=_throttle(default, {}, default_where), routes=routes)
+    return RouteThrottling(default=_throttle(default_rate, default_burst), routes=routes)
