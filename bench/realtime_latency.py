@@ -278,7 +278,6 @@ def measure_latency(
     client_counts: list[int],
     spaced: int,
     paced: int,
-    quiet_s: float = SINGLE_WRITE_PAUSE_S,
 ) -> dict[str, Any]:
     """Spaced and 50 ms-paced writes with each number of clients (a new user for each; with
     0 clients, the POST's own time with nobody connected). Paced writes need a client."""
@@ -288,7 +287,7 @@ def measure_latency(
         with Followers.connected(runtime, other.token, count) as followers:
             warm_up(writer, followers)
             found[str(count)] = {
-                "single_writes": write_latencies(writer, followers, spaced, quiet_s=quiet_s),
+                "single_writes": write_latencies(writer, followers, spaced),
             }
             if count:
                 found[str(count)]["every_50_ms"] = write_latencies(

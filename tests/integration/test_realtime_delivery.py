@@ -126,7 +126,8 @@ def test_a_burst_of_500_writes_reaches_every_client_in_far_fewer_messages(
         each.disconnect()
 
 
-def test_a_change_set_over_128_kb_arrives_split_by_version(userdb_runtime):
+def test_a_change_set_over_128_kb_arrives_split_by_version(faults):
+    userdb_runtime = faults  # its fault plan is cleared after the test, also on a failure
     # Given a live client the writes' own push cannot reach (its first post fails, so it
     # lags behind the next writes), and the user's stream held back (its mapping disabled)
     user = RestUser.sign_up(userdb_runtime.api_url)
@@ -161,7 +162,6 @@ def test_a_change_set_over_128_kb_arrives_split_by_version(userdb_runtime):
     for each in (live, late):
         assert max(r.size for r in each.received) <= MAX_MESSAGE_BYTES
         each.disconnect()
-    userdb_runtime.faults("DELETE")
 
 
 def test_a_client_away_during_100_writes_resumes_from_its_cursor(userdb_runtime):
